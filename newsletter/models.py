@@ -1,0 +1,218 @@
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+MAX_INTERESTS_PER_SUBSCRIBER = 20
+MAX_INTEREST_LENGTH = 200
+
+
+class SubscriberStatus(models.TextChoices):
+    PENDING = "pending"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+
+class Frequency(models.TextChoices):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0
+    TUESDAY = 1
+    WEDNESDAY = 2
+    THURSDAY = 3
+    FRIDAY = 4
+    SATURDAY = 5
+    SUNDAY = 6
+
+
+class Subscriber(models.Model):
+    Status = SubscriberStatus
+    Frequency = Frequency
+    Weekday = Weekday
+
+    # Random, so that no URL or token reveals or lets anyone guess another subscriber.
+    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    email = models.EmailField(max_length=254)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    frequency = models.CharField(max_length=8, choices=Frequency.choices, default=Frequency.DAILY)
+    weekday = models.PositiveSmallIntegerField(
+        choices=Weekday.choices, default=Weekday.MONDAY, help_text="Used by weekly digests."
+    )
+    send_hour = models.PositiveSmallIntegerField(default=7, help_text="Local hour, 0-23.")
+    time_zone = models.CharField(max_length=64, default="UTC", help_text="IANA time zone name.")
+    papers_per_digest = models.PositiveSmallIntegerField(default=10)
+    # Consent record: when and from where the signup and the confirmation happened.
+    signup_ip = models.GenericIPAddressField(null=True, blank=True)
+    confirmed_ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    # Bumped to revoke every link sent so far (tokens carry the version they were made with).
+    token_version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="subscriber_email_unique_ci"),
+            models.CheckConstraint(
+                condition=Q(status__in=SubscriberStatus.values), name="subscriber_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(frequency__in=Frequency.values), name="subscriber_frequency_valid"
+            ),
+            models.CheckConstraint(condition=Q(weekday__gte=0, weekday__lte=6), name="subscriber_weekday_range"),
+            models.CheckConstraint(condition=Q(send_hour__gte=0, send_hour__lte=23), name="subscriber_hour_range"),
+            models.CheckConstraint(
+                condition=Q(papers_per_digest__gte=1, papers_per_digest__lte=50),
+                name="subscriber_papers_per_digest_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(confirmed_at__isnull=True) | Q(confirmed_at__gte=F("created_at")),
+                name="subscriber_confirmed_after_created",
+            ),
+            models.CheckConstraint(condition=Q(token_version__gte=1), name="subscriber_token_version_positive"),
+        ]
+        indexes = [
+            # The planner: active subscribers due at an hour.
+            models.Index(fields=["status", "frequency", "send_hour"], name="subscriber_due_idx"),
+            models.Index(fields=["status", "created_at"], name="subscriber_status_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Interest(models.Model):
+    """One line of a subscriber's interests: the text exactly as typed and its canonical form."""
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="interests")
+    text = models.CharField(max_length=MAX_INTEREST_LENGTH)
+    canonical = models.CharField(max_length=400, db_index=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["subscriber_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["subscriber", "canonical"], name="interest_unique_per_subscriber"),
+            models.CheckConstraint(condition=~Q(text=""), name="interest_text_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Suppression(models.Model):
+    """An address we must never mail again, kept only as a hash after its data was erased."""
+
+    class Reason(models.TextChoices):
+        ERASED = "erased"
+        BOUNCED = "bounced"
+        COMPLAINED = "complained"
+
+    email_hash = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the lower-cased address.")
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.email_hash[:12]}… ({self.reason})"
+
+
+class DigestStatus(models.TextChoices):
+    PLANNED = "planned"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class Digest(models.Model):
+    """One edition of one subscriber's digest: planned once, sent at most once."""
+
+    Status = DigestStatus
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="digests")
+    # The day ("2026-11-21") for daily digests, the ISO week ("2026-W47") for weekly ones.
+    edition = models.CharField(max_length=16)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PLANNED)
+    paper_count = models.PositiveSmallIntegerField(default=0)
+    sendgrid_message_id = models.CharField(max_length=100, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    open_count = models.PositiveIntegerField(default=0)
+    click_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["subscriber", "edition"], name="digest_unique_per_edition"),
+            models.CheckConstraint(
+                condition=Q(status__in=DigestStatus.values), name="digest_status_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "claimed_at"], name="digest_status_claimed_idx"),
+            models.Index(fields=["status", "created_at"], name="digest_status_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscriber_id} {self.edition} ({self.status})"
+
+
+class DigestItem(models.Model):
+    digest = models.ForeignKey(Digest, on_delete=models.CASCADE, related_name="items")
+    # Denormalized from the digest so the database itself forbids sending a paper twice to someone.
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="+")
+    paper = models.ForeignKey("papers.Paper", on_delete=models.CASCADE, related_name="+")
+    rank = models.PositiveSmallIntegerField()
+    score = models.FloatField()
+    matched_interests = models.JSONField(default=list)
+    matched_terms = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["digest_id", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["subscriber", "paper"], name="digestitem_paper_once_per_subscriber"),
+            models.UniqueConstraint(fields=["digest", "rank"], name="digestitem_rank_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.rank} {self.paper_id}"
+
+
+class DeliveryEvent(models.Model):
+    """One event from SendGrid's Event Webhook, stored once (by sg_event_id)."""
+
+    sg_event_id = models.CharField(max_length=100, unique=True)
+    event = models.CharField(max_length=32)
+    email = models.EmailField(max_length=254, blank=True)
+    timestamp = models.DateTimeField()
+    reason = models.TextField(blank=True)
+    digest = models.ForeignKey(Digest, on_delete=models.SET_NULL, null=True, blank=True, related_name="events")
+    subscriber = models.ForeignKey(
+        Subscriber, on_delete=models.SET_NULL, null=True, blank=True, related_name="delivery_events"
+    )
+    raw = models.JSONField()
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-timestamp"]
+        indexes = [
+            models.Index(fields=["event", "timestamp"], name="deliveryevent_event_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.email}"

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Paper(models.Model):
+    """One arXiv paper, merged from every source that has seen it."""
+
+    # Without the version suffix: 2401.12345v2 and 2401.12345 are the same paper.
+    arxiv_id = models.CharField(max_length=32, unique=True)
+    title = models.TextField()
+    abstract = models.TextField(blank=True)
+    authors = models.JSONField(default=list, blank=True, help_text="Author names, in paper order.")
+    published_at = models.DateTimeField(null=True, blank=True, help_text="First published on arXiv.")
+    featured_on = models.DateField(
+        null=True, blank=True, help_text="The day it was on Hugging Face Daily Papers."
+    )
+    upvotes = models.PositiveIntegerField(default=0)
+    comment_count = models.PositiveIntegerField(default=0)
+    github_repo = models.URLField(max_length=500, blank=True)
+    github_stars = models.PositiveIntegerField(null=True, blank=True)
+    project_page = models.URLField(max_length=500, blank=True)
+    thumbnail = models.URLField(max_length=500, blank=True)
+    ai_summary = models.TextField(blank=True)
+    ai_keywords = models.JSONField(default=list, blank=True)
+    categories = models.JSONField(default=list, blank=True, help_text="arXiv categories, primary first.")
+    sources = models.JSONField(default=list, blank=True, help_text="Sources that have seen this paper.")
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-featured_on", "-upvotes", "-published_at"]
+        indexes = [
+            # The daily page: one day's papers by upvotes.
+            models.Index(fields=["featured_on", "-upvotes"], name="paper_day_upvotes_idx"),
+            # The matcher and arXiv-only days: papers published since a date.
+            models.Index(fields=["published_at"], name="paper_published_idx"),
+            # The planner: papers that arrived since the last digest.
+            models.Index(fields=["first_seen_at"], name="paper_first_seen_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(arxiv_id=""), name="paper_arxiv_id_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.arxiv_id}: {self.title[:80]}"
+
+    @property
+    def hf_url(self) -> str:
+        return f"https://huggingface.co/papers/{self.arxiv_id}"
+
+    @property
+    def arxiv_url(self) -> str:
+        return f"https://arxiv.org/abs/{self.arxiv_id}"
+
+    @property
+    def pdf_url(self) -> str:
+        return f"https://arxiv.org/pdf/{self.arxiv_id}"
+
+
+class FetchRun(models.Model):
+    """One fetch of one source for one target (a date, or a date and an arXiv category)."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    source = models.CharField(max_length=20)
+    target = models.CharField(max_length=100, help_text="The date, and category for arXiv.")
+    url = models.URLField(max_length=500, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    fetched_count = models.PositiveIntegerField(default=0)
+    new_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["source", "-started_at"], name="fetchrun_source_started_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["running", "succeeded", "failed"]), name="fetchrun_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.target} ({self.status})"
