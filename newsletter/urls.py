@@ -1,4 +1,10 @@
+from newsletter.views import digests, preview, subscriptions, webhooks
 
 app_name = "newsletter"
 
-urlpatterns: list = []
+urlpatterns = [
+    *subscriptions.urlpatterns,
+    *preview.urlpatterns,
+    *digests.urlpatterns,
+    *webhooks.urlpatterns,
+]

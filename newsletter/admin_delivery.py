@@ -1,0 +1,1 @@
+"""Admin for SendGrid delivery events and the operator dashboard."""

@@ -1,0 +1,1 @@
+"""Admin for digests and their items."""

@@ -1,0 +1,3 @@
+"""Digests views."""
+
+urlpatterns: list = []

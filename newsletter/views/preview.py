@@ -1,0 +1,3 @@
+"""Preview views."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Subscriptions views."""
+
+urlpatterns: list = []

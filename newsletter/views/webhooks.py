@@ -1,0 +1,3 @@
+"""Webhooks views."""
+
+urlpatterns: list = []
