@@ -1,0 +1,65 @@
+"""Start-up configuration: bad environment values stop start-up with a message naming the variable."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def start_django(**env: str) -> subprocess.CompletedProcess:
+    base = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "config.settings", "PAPERBOX_VAR_DIR": "/tmp/pb-config-test"}
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); print('started')"],
+        cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=60,
+    )
+
+
+def test_starts_on_embedded_defaults_in_debug():
+    result = start_django(DEBUG="true")
+    assert result.returncode == 0, result.stderr
+    assert "started" in result.stdout
+
+
+def test_missing_secret_key_without_debug_names_it():
+    result = start_django()
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("DEBUG", "maybe", "DEBUG='maybe': expected one of true/false"),
+        ("SENDGRID_API_HOST", "api.sendgrid.com", "SENDGRID_API_HOST='api.sendgrid.com': expected a URL"),
+        ("SITE_URL", "ftp://example.org", "SITE_URL='ftp://example.org': expected a URL"),
+        ("REDIS_URL", "localhost:6379", "REDIS_URL='localhost:6379': expected a URL"),
+        ("PAPER_SOURCES", "hf,twitter", "PAPER_SOURCES: unknown value(s) twitter"),
+        ("ARXIV_CATEGORIES", "cs.AI,not a category", "ARXIV_CATEGORIES: bad value(s) not a category"),
+        ("SENDGRID_WEBHOOK_MAX_AGE", "-5", "SENDGRID_WEBHOOK_MAX_AGE='-5': expected a number of at least 0"),
+        ("DATABASE_URL", "mysqlx://nowhere", "DATABASE_URL='mysqlx://nowhere'"),
+    ],
+)
+def test_bad_value_stops_startup_naming_the_variable(variable, value, expected):
+    result = start_django(**{"DEBUG": "true", variable: value})
+    assert result.returncode != 0
+    assert expected in result.stderr
+
+
+def test_celery_worker_process_answers_on_the_broker(celery_worker_process):
+    from config.celery import app
+
+    replies = app.control.ping(timeout=5)
+    assert replies, celery_worker_process.log()[-2000:]
+
+
+def test_beat_schedule_names_only_registered_tasks(celery_worker_process):
+    from config.celery import app
+
+    registered = app.control.inspect(timeout=5).registered() or {}
+    names = {name.split(" ")[0] for tasks in registered.values() for name in tasks}
+    scheduled = {entry["task"] for entry in app.conf.beat_schedule.values()}
+    assert scheduled <= names, f"scheduled but not registered: {scheduled - names}"
