@@ -37,6 +37,13 @@ class Paper(models.Model):
             models.Index(fields=["featured_on", "-upvotes"], name="paper_day_upvotes_idx"),
             # The matcher and arXiv-only days: papers published since a date.
             models.Index(fields=["published_at"], name="paper_published_idx"),
+            # arXiv-only papers (never featured) have their day from published_at: the daily
+            # page and its previous/next links read only these rows, so index only these rows.
+            models.Index(
+                fields=["published_at"],
+                condition=Q(featured_on__isnull=True),
+                name="paper_unfeatured_published_idx",
+            ),
             # The planner: papers that arrived since the last digest.
             models.Index(fields=["first_seen_at"], name="paper_first_seen_idx"),
         ]

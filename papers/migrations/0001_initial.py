@@ -59,7 +59,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['-featured_on', '-upvotes', '-published_at'],
-                'indexes': [models.Index(fields=['featured_on', '-upvotes'], name='paper_day_upvotes_idx'), models.Index(fields=['published_at'], name='paper_published_idx'), models.Index(fields=['first_seen_at'], name='paper_first_seen_idx')],
+                'indexes': [models.Index(fields=['featured_on', '-upvotes'], name='paper_day_upvotes_idx'), models.Index(fields=['published_at'], name='paper_published_idx'), models.Index(condition=models.Q(('featured_on__isnull', True)), fields=['published_at'], name='paper_unfeatured_published_idx'), models.Index(fields=['first_seen_at'], name='paper_first_seen_idx')],
                 'constraints': [models.CheckConstraint(condition=models.Q(('arxiv_id', ''), _negated=True), name='paper_arxiv_id_not_empty')],
             },
         ),

@@ -1,0 +1,26 @@
+"""Interest matching: the query language, the engine and digest planning. Pure Python, no ORM.
+
+    parse_interest("diffusion video OR audio")      # -> Query, or InterestSyntaxError
+    canonical_interest("LLMs  agents")             # -> "(and agent llm)", the dedup key
+    plan_digests(subscribers, papers)              # -> {subscriber_id: [Match, ...]} best first
+"""
+
+from __future__ import annotations
+
+from .compiler import Query, canonical_interest, parse_interest
+from .parser import InterestSyntaxError
+from .plan import DigestPlan, match_papers, plan_digests
+from .records import Match, PaperRecord, SubscriberRecord
+
+__all__ = [
+    "DigestPlan",
+    "InterestSyntaxError",
+    "Match",
+    "PaperRecord",
+    "Query",
+    "SubscriberRecord",
+    "canonical_interest",
+    "match_papers",
+    "parse_interest",
+    "plan_digests",
+]

@@ -1,0 +1,131 @@
+"""Syntax tree -> normalized query tree, with a canonical key per node.
+
+Two interests that mean the same thing get the same key (`LLMs  agents` and `agent llm`), because
+keys are built from stemmed slots with the children of AND and OR sorted and deduplicated. The key of
+the root is what `canonical_interest` returns and what the engine deduplicates on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from . import normalize as nz
+from .parser import AllOf, AnyOf, Fielded, InterestSyntaxError, Item, Phrase, Word, parse_syntax
+
+_FIELD_MASKS = {"title": nz.TITLE_MASK, "abstract": nz.ABSTRACT_MASK, "author": nz.AUTHORS_MASK}
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    """Words on consecutive positions within one of `fields` (a mask); one slot is a single word."""
+
+    fields: int
+    slots: tuple[nz.Slot, ...]
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    children: tuple[Node, ...]
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    required: tuple[Node, ...]  # never empty: the parser guarantees a positive item
+    excluded: tuple[Node, ...]
+    key: str
+
+
+Node = Leaf | Or | And
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A parsed, normalized interest. `canonical` is the deduplication key."""
+
+    text: str
+    root: Node
+
+    @property
+    def canonical(self) -> str:
+        return self.root.key
+
+
+def parse_interest(text: str) -> Query:
+    """Parse and normalize one interest line; raises InterestSyntaxError with the position."""
+    return Query(text, _compile_cached(text))
+
+
+def canonical_interest(text: str) -> str:
+    return _compile_cached(text).key
+
+
+@lru_cache(maxsize=65536)
+def _compile_cached(text: str) -> Node:
+    return compile_item(parse_syntax(text), nz.DEFAULT_FIELDS)
+
+
+def compile_item(item: Item, fields: int) -> Node:
+    if isinstance(item, Word):
+        return _leaf(nz.query_slots(item.text, prefix=item.prefix), fields)
+    if isinstance(item, Phrase):
+        return _phrase(item, fields)
+    if isinstance(item, Fielded):
+        return compile_item(item.item, _FIELD_MASKS[item.field])
+    if isinstance(item, AnyOf):
+        return make_or([compile_item(i, fields) for i in item.items])
+    return make_and([compile_item(i, fields) for i in item.required], [compile_item(i, fields) for i in item.excluded])
+
+
+def _phrase(item: Phrase, fields: int) -> Node:
+    slots: list[nz.Slot] = []
+    for chunk in item.text.split():
+        prefix = chunk.endswith("*") and len(chunk) > 1 and chunk[-2].isalnum()
+        slots.extend(nz.query_slots(chunk[:-1] if prefix else chunk, prefix=prefix))
+    if not slots:
+        raise InterestSyntaxError("empty phrase", item.position, "words between the quotes")
+    acronym = nz.acronym_slot_for_phrase(slots)
+    return _leaf([acronym] if acronym else slots, fields)
+
+
+def _leaf(slots: list[nz.Slot], fields: int) -> Leaf:
+    words = " ".join(nz.slot_label(s) for s in slots)
+    body = f'"{words}"' if len(slots) > 1 else words
+    scope = "" if fields == nz.DEFAULT_FIELDS else _field_label(fields) + ":"
+    return Leaf(fields, tuple(slots), scope + body)
+
+
+def _field_label(fields: int) -> str:
+    return next(name for name, mask in _FIELD_MASKS.items() if mask == fields)
+
+
+def make_or(children: list[Node]) -> Node:
+    flat: dict[str, Node] = {}
+    for child in children:
+        for grandchild in child.children if isinstance(child, Or) else (child,):
+            flat[grandchild.key] = grandchild
+    if len(flat) == 1:
+        return next(iter(flat.values()))
+    ordered = tuple(flat[k] for k in sorted(flat))
+    return Or(ordered, "(or " + " ".join(flat_key for flat_key in sorted(flat)) + ")")
+
+
+def make_and(required: list[Node], excluded: list[Node]) -> Node:
+    needed: dict[str, Node] = {}
+    banned: dict[str, Node] = {n.key: n for n in excluded}
+    for child in required:
+        if isinstance(child, And):  # `a (b -c)` is `a b -c`
+            needed.update((n.key, n) for n in child.required)
+            banned.update((n.key, n) for n in child.excluded)
+        else:
+            needed[child.key] = child
+    if len(needed) == 1 and not banned:
+        return next(iter(needed.values()))
+    keys = sorted(needed) + [f"(not {k})" for k in sorted(banned)]
+    return And(
+        tuple(needed[k] for k in sorted(needed)),
+        tuple(banned[k] for k in sorted(banned)),
+        "(and " + " ".join(keys) + ")",
+    )

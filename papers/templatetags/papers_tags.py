@@ -1,0 +1,34 @@
+"""Template filters for showing papers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def short_authors(authors: Sequence[str] | None, shown: int = 3) -> str:
+    """"A, B, C … +7": the first `shown` authors, then how many more there are.
+
+    Returns plain text: the template escapes it like any other value.
+    """
+    names = [str(name) for name in authors or [] if str(name).strip()]
+    listed = ", ".join(names[:shown])
+    rest = len(names) - shown
+    return f"{listed} … +{rest}" if rest > 0 else listed
+
+
+@register.filter
+def github_slug(url: str | None) -> str:
+    """"owner/repo" for a GitHub repository URL; any other URL is shown as its host and path."""
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    path = parts.path.strip("/").removesuffix(".git")
+    if parts.netloc.lower() in {"github.com", "www.github.com"} and path:
+        return "/".join(path.split("/")[:2])
+    return f"{parts.netloc}{parts.path}".rstrip("/")
