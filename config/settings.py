@@ -27,7 +27,7 @@ if not SECRET_KEY:
             "SECRET_KEY is not set: it is required when DEBUG is off. "
             "Set SECRET_KEY to a long random string (or DEBUG=true for local development)."
         )
-    SECRET_KEY = "insecure-development-key-only-used-when-DEBUG-is-on"
+    SECRET_KEY = "insecure-development-key-only-used-when-DEBUG-is-on"  # noqa: S105 (DEBUG only)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 SITE_URL = env_url("SITE_URL", "http://localhost:8000", schemes={"http", "https"})
@@ -165,6 +165,7 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns on every request when it is missing
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 # --- Security ---------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import os
 os.environ.setdefault("SECRET_KEY", "insecure-test-only-key")
 os.environ.setdefault("SITE_URL", "http://testserver")
 
-from config.settings import *  # noqa: E402,F403
+from config.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]

@@ -26,4 +26,6 @@ class Command(BaseCommand):
         if socket_path.exists():
             socket_path.unlink()
         self.stdout.write(f"Embedded Redis on unix socket {socket_path}")
-        os.execv(embedded_redis.server_command(socket_path)[0], embedded_redis.server_command(socket_path))
+        command = embedded_redis.server_command(socket_path)
+        # Replace this process, so signals from honcho (Ctrl-C) reach Redis directly.
+        os.execv(command[0], command)  # noqa: S606

@@ -1,0 +1,76 @@
+"""The thin database layer around the matching core: load papers in bulk, run the pure engine."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.utils import timezone
+
+from newsletter.matching import Match, PaperRecord, match_papers, parse_interest
+from papers.models import Paper
+
+RECORD_FIELDS = (
+    "id",
+    "arxiv_id",
+    "title",
+    "abstract",
+    "authors",
+    "ai_keywords",
+    "upvotes",
+    "featured_on",
+    "published_at",
+)
+
+
+def paper_record_from_row(row: dict) -> PaperRecord:
+    """A PaperRecord keyed by the paper's database id; the day is when it was featured, else published."""
+    published_at = row["published_at"]
+    day = row["featured_on"] or (published_at.date() if published_at else None)
+    return PaperRecord(
+        id=row["id"],
+        title=row["title"],
+        abstract=row["abstract"],
+        authors=row["authors"] or (),
+        ai_keywords=row["ai_keywords"] or (),
+        upvotes=row["upvotes"],
+        published=day,
+    )
+
+
+def paper_records_since(*, since: dt.date | None) -> list[PaperRecord]:
+    """Every paper featured or published on or after `since` (all papers when None), in one query."""
+    papers = Paper.objects.all()
+    if since is not None:
+        start = dt.datetime.combine(since, dt.time.min, tzinfo=dt.UTC)
+        papers = papers.filter(Q(featured_on__gte=since) | Q(published_at__gte=start))
+    rows = papers.order_by().values(*RECORD_FIELDS).iterator(chunk_size=2000)
+    return [paper_record_from_row(row) for row in rows]
+
+
+def papers_matching(*, interests: list[str], since: dt.date | None) -> list[Match]:
+    """Papers from the database matching any of `interests`, best first."""
+    for text in interests:
+        parse_interest(text)  # raise the positioned syntax error before loading anything
+    return match_papers(interests, paper_records_since(since=since), today=timezone.localdate())
+
+
+@dataclass(frozen=True)
+class InterestPreview:
+    match_count: int
+    paper_count: int
+    example_titles: list[str]
+
+
+def interest_preview(*, text: str, papers: Iterable[PaperRecord], examples: int = 3) -> InterestPreview:
+    """How many of `papers` one interest would have matched, with the titles of the best few."""
+    records = list(papers)
+    matches = match_papers([text], records, today=timezone.localdate())
+    titles_by_id = {record.id: record.title for record in records}
+    return InterestPreview(
+        match_count=len(matches),
+        paper_count=len(records),
+        example_titles=[titles_by_id[match.paper_id] for match in matches[:examples]],
+    )
