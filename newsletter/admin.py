@@ -1,2 +1,116 @@
 # Subscriber, Interest and Suppression admin live here; digests and delivery have their own modules.
-from newsletter import admin_delivery, admin_digests  # noqa: F401
+from newsletter import admin_delivery, admin_digests  # noqa: F401, I001 (kept first on purpose)
+
+import csv
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from newsletter import selectors, services
+from newsletter.forms import parse_interest_lines
+from newsletter.models import Interest, Subscriber, Suppression
+
+CSV_FIELDS = [
+    "email", "status", "frequency", "weekday", "send_hour", "time_zone", "papers_per_digest",
+    "created_at", "confirmed_at", "unsubscribed_at", "signup_ip", "confirmed_ip",
+]  # fmt: skip
+
+
+class InterestAdminForm(forms.ModelForm):
+    class Meta:
+        model = Interest
+        fields = ["position", "text"]
+
+    def clean_text(self) -> str:
+        # The same parser as the signup form, so an operator cannot store an interest the matcher rejects.
+        [line] = parse_interest_lines(self.cleaned_data["text"])
+        self.instance.canonical = line.canonical
+        return line.text
+
+
+class InterestInline(admin.TabularInline):
+    model = Interest
+    form = InterestAdminForm
+    fields = ["position", "text", "canonical"]
+    readonly_fields = ["canonical"]
+    extra = 0
+    max_num = 20
+
+
+@admin.register(Subscriber)
+class SubscriberAdmin(admin.ModelAdmin):
+    list_display = ["email", "status", "frequency", "send_hour", "time_zone", "interest_count", "created_at"]
+    list_filter = ["status", "frequency", "created_at"]
+    search_fields = ["email"]
+    date_hierarchy = "created_at"
+    inlines = [InterestInline]
+    readonly_fields = [
+        "key", "created_at", "confirmed_at", "unsubscribed_at", "signup_ip", "confirmed_ip", "token_version",
+    ]  # fmt: skip
+    actions = ["resend_confirmation", "pause", "unsubscribe", "export_csv"]
+    change_list_template = "newsletter/admin/subscriber_change_list.html"
+    list_per_page = 100
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Subscriber]:
+        return super().get_queryset(request).prefetch_related("interests")
+
+    @admin.display(description="Interests")
+    def interest_count(self, subscriber: Subscriber) -> int:
+        return len(subscriber.interests.all())
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        extra_context = {
+            **(extra_context or {}),
+            "status_counts": selectors.subscriber_status_counts(),
+            "top_interests": selectors.top_interests(limit=15),
+        }
+        return super().changelist_view(request, extra_context=extra_context)
+
+    @admin.action(description="Resend the confirmation email (pending only)")
+    def resend_confirmation(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> None:
+        sent = sum(services.subscriber_resend_confirmation(subscriber=s) for s in queryset)
+        self.message_user(request, f"Confirmation resent to {sent} pending subscriber(s).", messages.SUCCESS)
+
+    @admin.action(description="Pause selected subscribers")
+    def pause(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> None:
+        paused = sum(services.subscriber_pause(subscriber=s) for s in queryset)
+        self.message_user(request, f"Paused {paused} active subscriber(s).", messages.SUCCESS)
+
+    @admin.action(description="Unsubscribe selected subscribers")
+    def unsubscribe(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> None:
+        count = sum(services.subscriber_unsubscribe(subscriber=s) for s in queryset)
+        self.message_user(request, f"Unsubscribed {count} subscriber(s).", messages.SUCCESS)
+
+    @admin.action(description="Export selected as CSV")
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> HttpResponse:
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="subscribers-{timezone.now():%Y%m%d-%H%M}.csv"'
+        )
+        writer = csv.writer(response)
+        writer.writerow([*CSV_FIELDS, "interests"])
+        for subscriber in queryset.prefetch_related("interests").iterator(chunk_size=500):
+            row = [_csv_safe(getattr(subscriber, name)) for name in CSV_FIELDS]
+            interests = " | ".join(interest.text for interest in subscriber.interests.all())
+            writer.writerow([*row, _csv_safe(interests)])
+        return response
+
+
+def _csv_safe(value) -> str:
+    """Neutralize spreadsheet formulas: a cell starting with = + - @ runs as a formula in Excel."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(admin.ModelAdmin):
+    list_display = ["email_hash", "reason", "created_at"]
+    list_filter = ["reason"]
+    search_fields = ["email_hash"]
+    readonly_fields = ["email_hash", "reason", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

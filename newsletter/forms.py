@@ -11,11 +11,7 @@ from django.core.exceptions import ValidationError
 
 from newsletter.models import MAX_INTEREST_LENGTH, MAX_INTERESTS_PER_SUBSCRIBER, Subscriber
 
-INTEREST_EXAMPLES = (
-    "sparse autoencoder\n"
-    '"mixture of experts" routing\n'
-    "diffusion AND video -medical"
-)
+INTEREST_EXAMPLES = 'sparse autoencoder\n"mixture of experts" routing\ndiffusion video OR audio -medical'
 HOUR_CHOICES = [(hour, f"{hour:02d}:00") for hour in range(24)]
 PAPERS_PER_DIGEST_MIN, PAPERS_PER_DIGEST_MAX = 1, 50
 
@@ -143,9 +139,9 @@ class SignupForm(ScheduleFieldsMixin, forms.Form):
 
 class PreferencesForm(ScheduleFieldsMixin, forms.Form):
     interests = InterestsField()
-    papers_per_digest = forms.TypedChoiceField(
-        choices=[(n, str(n)) for n in (1, 3, 5, 10, 15, 20, 30, 40, 50)],
-        coerce=int,
+    papers_per_digest = forms.IntegerField(
+        min_value=PAPERS_PER_DIGEST_MIN,
+        max_value=PAPERS_PER_DIGEST_MAX,
         initial=10,
         label="Papers per digest",
     )
@@ -162,12 +158,7 @@ class PreferencesForm(ScheduleFieldsMixin, forms.Form):
             "time_zone": subscriber.time_zone,
             "papers_per_digest": subscriber.papers_per_digest,
         }
-        form = cls(initial=initial)
-        # An admin may have set a value outside the menu; keep it selectable rather than lose it.
-        choices = form.fields["papers_per_digest"].choices
-        if subscriber.papers_per_digest not in dict(choices):
-            form.fields["papers_per_digest"].choices = sorted([*choices, (subscriber.papers_per_digest,) * 2])
-        return form
+        return cls(initial=initial)
 
 
 class EmailChangeForm(forms.Form):

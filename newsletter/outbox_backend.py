@@ -29,7 +29,6 @@ class OutboxBackend(BaseEmailBackend):
         self.outbox_dir = Path(outbox_dir or settings.OUTBOX_DIR)
 
     def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
-        self.outbox_dir.mkdir(parents=True, exist_ok=True)
         sent = 0
         for message in email_messages:
             try:
@@ -46,6 +45,7 @@ class OutboxBackend(BaseEmailBackend):
     def write(self, message: EmailMessage) -> Path:
         # Sortable by time, unique across processes; written to a temporary name and renamed so
         # a reader (a test, a person) never sees half a file.
+        self.outbox_dir.mkdir(parents=True, exist_ok=True)
         name = f"{timezone.now():%Y%m%d-%H%M%S-%f}-{uuid.uuid4().hex[:8]}.eml"
         path = self.outbox_dir / name
         temporary = self.outbox_dir / f".{name}.tmp"

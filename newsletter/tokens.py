@@ -79,7 +79,7 @@ def make_token(subscriber: Subscriber, purpose: Purpose | str, extra: dict[str, 
 
 
 def read_token(
-    token: str, purpose: Purpose | str, max_age: dt.timedelta | None | str = "default"
+    token: str, purpose: Purpose | str, max_age: dt.timedelta | str | None = "default"
 ) -> TokenData:
     """Check the signature and age of `token`; no database access.
 
@@ -94,13 +94,15 @@ def read_token(
     except signing.BadSignature:
         raise TokenInvalid(f"{Purpose(purpose).value} link has a bad signature") from None
     try:
-        return TokenData(key=uuid.UUID(hex=payload["k"]), version=int(payload["v"]), extra=payload.get("x", {}))
+        return TokenData(
+            key=uuid.UUID(hex=payload["k"]), version=int(payload["v"]), extra=payload.get("x", {})
+        )
     except (KeyError, TypeError, ValueError):
         raise TokenInvalid(f"{Purpose(purpose).value} link has a malformed payload") from None
 
 
 def subscriber_from_token(
-    token: str, purpose: Purpose | str, max_age: dt.timedelta | None | str = "default"
+    token: str, purpose: Purpose | str, max_age: dt.timedelta | str | None = "default"
 ) -> tuple[Subscriber, TokenData]:
     """The subscriber a still-valid token belongs to; raises a TokenError subclass otherwise."""
     data = read_token(token, purpose, max_age)
