@@ -122,6 +122,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_TASK_TIME_LIMIT = 600
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Every Paperbox task is idempotent (claims, upserts, unique constraints), so a message is
+# acknowledged only after its task finishes and re-queued when a worker dies mid-task.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Redelivery of an unacknowledged (acks_late) message happens after this delay, so it must be
 # longer than the longest task or a slow task would run twice at once.
