@@ -49,6 +49,8 @@ from sendgrid.helpers.mail import (
 logger = logging.getLogger(__name__)
 
 MAIL_SEND_PATH = "/v3/mail/send"
+# 4xx answers that mean the request went to the wrong place, not that the message is bad.
+ENDPOINT_ERRORS = frozenset({404, 405, 415})
 
 # SendGrid rejects a send whose `headers` contain any of these (docs, "Mail Send" > headers).
 # The ones with a meaning of their own (From, Reply-To) are mapped to their fields instead.
@@ -71,7 +73,10 @@ RESERVED_HEADERS = frozenset(
 
 
 class SendGridError(Exception):
-    """SendGrid did not accept a message. `.status` is the HTTP status (None without a reply)."""
+    """SendGrid did not accept a message. `.status` is the HTTP status (None without a reply).
+
+    Raised as is (no subclass) for 404/405/415: the request went to the wrong address.
+    """
 
     def __init__(self, message: str, *, status: int | None = None, detail: str = "") -> None:
         super().__init__(message)
@@ -193,7 +198,8 @@ def build_mail(message: EmailMessage) -> Mail:
             logger.debug("Dropping header %s: SendGrid reserves it", name)
             continue
         mail.header = Header(name, str(value))
-    for category in getattr(message, "sendgrid_categories", None) or ():
+    # The SDK inserts each category at the front; add them last-first to keep the caller's order.
+    for category in reversed(list(getattr(message, "sendgrid_categories", None) or ())):
         mail.category = Category(category)
     for key, value in (getattr(message, "sendgrid_custom_args", None) or {}).items():
         mail.custom_arg = CustomArg(str(key), str(value))
@@ -204,6 +210,9 @@ def build_mail(message: EmailMessage) -> Mail:
 
 def _address(text: str) -> tuple[str, str | None]:
     name, email = parseaddr(text)
+    if "@" not in email:
+        # The SDK would take a string without "@" for a display name and then crash on it.
+        raise SendGridRejected(f"not an email address: {text!r}", detail=f"invalid address {text!r}")
     return email, (name or None)
 
 
@@ -260,6 +269,9 @@ def error_from_response(*, url: str, status: int, body: bytes | None, headers) -
         return SendGridRateLimited(text, detail=detail, reset_at=_reset_at(headers))
     if status >= 500:
         return SendGridServerError(text, status=status, detail=detail)
+    if status in ENDPOINT_ERRORS:
+        # Not about this message: every message would get the same answer from this address.
+        return SendGridError(f"{text}. Check SENDGRID_API_HOST ({url}).", status=status, detail=detail)
     return SendGridRejected(text, status=status, detail=detail)
 
 
