@@ -12,7 +12,7 @@ register = template.Library()
 
 @register.filter
 def short_authors(authors: Sequence[str] | None, shown: int = 3) -> str:
-    """"A, B, C … +7": the first `shown` authors, then how many more there are.
+    """The first `shown` authors, then how many more there are: "A, B, C … +7".
 
     Returns plain text: the template escapes it like any other value.
     """
@@ -24,7 +24,7 @@ def short_authors(authors: Sequence[str] | None, shown: int = 3) -> str:
 
 @register.filter
 def github_slug(url: str | None) -> str:
-    """"owner/repo" for a GitHub repository URL; any other URL is shown as its host and path."""
+    """The "owner/repo" of a GitHub repository URL; any other URL is shown as its host and path."""
     if not url:
         return ""
     parts = urlsplit(url)
@@ -32,3 +32,11 @@ def github_slug(url: str | None) -> str:
     if parts.netloc.lower() in {"github.com", "www.github.com"} and path:
         return "/".join(path.split("/")[:2])
     return f"{parts.netloc}{parts.path}".rstrip("/")
+
+
+@register.filter
+def http_url(url: str | None) -> str:
+    """The URL if it is http(s), else "": stored links come from outside and end up in href/src."""
+    if url and urlsplit(url.strip()).scheme.lower() in {"http", "https"}:
+        return url.strip()
+    return ""
