@@ -1,0 +1,56 @@
+"""Celery tasks for papers: thin wrappers around papers.services.
+
+The beat schedule (config/celery.py) runs `fetch_latest`, which fans out one `fetch_papers` task
+per source, day and arXiv category, so one failing source never stops the others.
+Both are idempotent (ingestion is an upsert), so a redelivered message is harmless.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from papers.services import fetch_jobs, papers_fetch
+from papers.sources.errors import SourceError, TransientFetchError
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="papers.tasks.fetch_latest", acks_late=True, reject_on_worker_lost=True)
+def fetch_latest(days_back: int = 0) -> int:
+    """Queue one fetch per configured source (and arXiv category) for today minus `days_back`."""
+    day = timezone.now().date() - dt.timedelta(days=days_back)
+    jobs = fetch_jobs(
+        sources=settings.PAPER_SOURCES, categories=settings.ARXIV_CATEGORIES, dated_only=days_back > 0
+    )
+    for source, category in jobs:
+        fetch_papers.delay(source, day.isoformat(), category)
+    return len(jobs)
+
+
+@shared_task(
+    name="papers.tasks.fetch_papers",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    # The client already retried within seconds; these retries wait minutes for an outage to pass.
+    autoretry_for=(TransientFetchError,),
+    max_retries=3,
+    retry_backoff=60,
+    retry_backoff_max=900,
+    retry_jitter=True,
+)
+def fetch_papers(source: str, date: str, category: str | None = None) -> int | None:
+    """Fetch, parse and ingest one page; returns the FetchRun id, None when it failed for good."""
+    try:
+        run = papers_fetch(source=source, day=dt.date.fromisoformat(date), category=category)
+    except TransientFetchError:
+        raise
+    except SourceError as error:
+        # A 404 or a page we cannot read: retrying will not help. The FetchRun row records it.
+        logger.error("fetch_papers %s %s %s failed: %s", source, date, category or "", error)
+        return None
+    return run.pk
