@@ -1,0 +1,176 @@
+"""Bulk reads for digest planning and sending: a few queries per run, never one per subscriber."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from django.db.models import Max, Q
+
+from newsletter.digest_rendering import DigestView, ItemView
+from newsletter.models import Digest, DigestItem, Interest, Subscriber, Suppression
+from papers.models import Paper
+
+if TYPE_CHECKING:
+    from newsletter.digest_planning import PlannedDigest
+
+CHUNK = 5000
+# Below this many subscribers, filter related rows by id; above it, join on status (one scan
+# beats a 100,000-element IN list).
+ID_FILTER_LIMIT = 5000
+
+
+@dataclass(slots=True)
+class SubscriberRow:
+    id: int
+    email: str
+    frequency: str
+    weekday: int
+    send_hour: int
+    time_zone: str
+    papers_per_digest: int
+
+
+@dataclass(slots=True)
+class PaperRow:
+    id: int
+    title: str
+    abstract: str
+    authors: list
+    ai_keywords: list
+    upvotes: int
+    published_at: datetime | None
+    first_seen_at: datetime
+
+
+def email_hash(email: str) -> str:
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+def active_subscriber_rows(*, emails: Iterable[str] | None = None) -> list[SubscriberRow]:
+    """Active subscribers, minus any address on the suppression list."""
+    queryset = Subscriber.objects.filter(status=Subscriber.Status.ACTIVE).order_by()
+    if emails is not None:
+        match_any = Q(pk__in=[])
+        for email in emails:
+            match_any |= Q(email__iexact=email.strip())
+        queryset = queryset.filter(match_any)
+    rows = [
+        SubscriberRow(*values)
+        for values in queryset.values_list(
+            "id", "email", "frequency", "weekday", "send_hour", "time_zone", "papers_per_digest"
+        ).iterator(chunk_size=CHUNK)
+    ]
+    suppressed = set(Suppression.objects.values_list("email_hash", flat=True))
+    if suppressed:
+        rows = [row for row in rows if email_hash(row.email) not in suppressed]
+    return rows
+
+
+def subscriber_ids_with_editions(*, editions: Iterable[str]) -> set[tuple[int, str]]:
+    """(subscriber_id, edition) pairs that already have a digest, for the given editions."""
+    return set(Digest.objects.filter(edition__in=list(editions)).values_list("subscriber_id", "edition"))
+
+
+def interests_by_subscriber(*, subscriber_ids: list[int]) -> dict[int, list[str]]:
+    queryset = Interest.objects.order_by("subscriber_id", "position")
+    if len(subscriber_ids) <= ID_FILTER_LIMIT:
+        queryset = queryset.filter(subscriber_id__in=subscriber_ids)
+    else:
+        queryset = queryset.filter(subscriber__status=Subscriber.Status.ACTIVE)
+    wanted = set(subscriber_ids)
+    interests: dict[int, list[str]] = defaultdict(list)
+    for subscriber_id, text in queryset.values_list("subscriber_id", "text").iterator(chunk_size=CHUNK):
+        if subscriber_id in wanted:
+            interests[subscriber_id].append(text)
+    return interests
+
+
+def last_planned_at(*, subscriber_ids: list[int], since: datetime) -> dict[int, datetime]:
+    """When each subscriber's latest digest (planned after `since`) was planned."""
+    queryset = Digest.objects.filter(created_at__gte=since).order_by()
+    if len(subscriber_ids) <= ID_FILTER_LIMIT:
+        queryset = queryset.filter(subscriber_id__in=subscriber_ids)
+    return dict(queryset.values_list("subscriber_id").annotate(last=Max("created_at")))
+
+
+def papers_first_seen_after(*, since: datetime) -> list[PaperRow]:
+    """Candidate papers, oldest arrival first (the planner slices this list per subscriber)."""
+    queryset = Paper.objects.filter(first_seen_at__gt=since).order_by("first_seen_at", "id")
+    return [
+        PaperRow(*values)
+        for values in queryset.values_list(
+            "id", "title", "abstract", "authors", "ai_keywords", "upvotes", "published_at", "first_seen_at"
+        ).iterator(chunk_size=CHUNK)
+    ]
+
+
+def sent_pairs(*, paper_ids: list[int]) -> list[tuple[int, int]]:
+    """(subscriber_id, paper_id) for candidate papers someone already got in a digest."""
+    if not paper_ids:
+        return []
+    return list(DigestItem.objects.filter(paper_id__in=paper_ids).values_list("subscriber_id", "paper_id"))
+
+
+def digests_with_subscribers(*, digest_ids: list[int]) -> list[Digest]:
+    """One query: the digests and their subscribers."""
+    return list(Digest.objects.filter(id__in=digest_ids).select_related("subscriber").order_by("id"))
+
+
+def items_with_papers(*, digest_ids: list[int]) -> dict[int, list[DigestItem]]:
+    """Two queries: the items of these digests by rank, then each distinct paper once.
+
+    A chunk of 200 digests shares most of its papers; joining them in would send each paper's
+    abstract over the wire once per item instead of once per chunk.
+    """
+    items: dict[int, list[DigestItem]] = defaultdict(list)
+    rows = list(DigestItem.objects.filter(digest_id__in=digest_ids).order_by("digest_id", "rank"))
+    papers = Paper.objects.in_bulk({item.paper_id for item in rows})
+    for item in rows:
+        item.paper = papers[item.paper_id]
+        items[item.digest_id].append(item)
+    return items
+
+
+def digest_views(*, digest_ids: list[int]) -> list[DigestView]:
+    """Three queries for any number of digests: digests+subscribers, items, papers."""
+    digests = digests_with_subscribers(digest_ids=digest_ids)
+    items = items_with_papers(digest_ids=[digest.id for digest in digests])
+    return [
+        DigestView(
+            subscriber=digest.subscriber,
+            edition=digest.edition,
+            frequency=digest.subscriber.frequency,
+            digest_id=digest.id,
+            items=[
+                ItemView(paper=item.paper, interests=item.matched_interests, terms=item.matched_terms)
+                for item in items.get(digest.id, [])
+            ],
+        )
+        for digest in digests
+    ]
+
+
+def digest_views_for_plans(*, plans: Iterable[PlannedDigest]) -> list[DigestView]:
+    """Views of digests planned in memory only (previews, dry runs): two queries, nothing saved."""
+    plans = list(plans)
+    subscribers = Subscriber.objects.in_bulk([plan.subscriber_id for plan in plans])
+    papers = Paper.objects.in_bulk([match.paper_id for plan in plans for match in plan.matches])
+    return [
+        DigestView(
+            subscriber=subscribers[plan.subscriber_id],
+            edition=plan.edition,
+            frequency=subscribers[plan.subscriber_id].frequency,
+            items=[
+                ItemView(
+                    paper=papers[match.paper_id], interests=list(match.interests), terms=list(match.terms)
+                )
+                for match in plan.matches
+            ],
+        )
+        for plan in plans
+    ]
