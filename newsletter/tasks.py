@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from celery import shared_task  # noqa: F401
+from celery import shared_task
 
 # --- Subscriptions ---------------------------------------------------------------------------
 

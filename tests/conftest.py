@@ -79,6 +79,8 @@ class WorkerProcess:
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60.0) -> None:
+        # A restarted worker appends to the same log: only a "ready" after this point counts.
+        ready_search_from = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [
@@ -102,7 +104,7 @@ class WorkerProcess:
             start_new_session=True,
         )
         deadline = time.monotonic() + timeout
-        while b" ready." not in self.log_path.read_bytes():
+        while b" ready." not in self.log_path.read_bytes()[ready_search_from:]:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"Celery worker did not start; log:\n{self.log_path.read_text()[-3000:]}")
             time.sleep(0.2)
