@@ -1,8 +1,8 @@
 """Interest matching: the query language, the engine and digest planning. Pure Python, no ORM.
 
-    parse_interest("diffusion video OR audio")      # -> Query, or InterestSyntaxError
-    canonical_interest("LLMs  agents")             # -> "(and agent llm)", the dedup key
-    plan_digests(subscribers, papers)              # -> {subscriber_id: [Match, ...]} best first
+parse_interest("diffusion video OR audio")      # -> Query, or InterestSyntaxError
+canonical_interest("LLMs  agents")             # -> "(and agent llm)", the dedup key
+plan_digests(subscribers, papers)              # -> {subscriber_id: [Match, ...]} best first
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from . import normalize as nz
-from .parser import AllOf, AnyOf, Fielded, InterestSyntaxError, Item, Phrase, Word, parse_syntax
+from .parser import AnyOf, Fielded, InterestSyntaxError, Item, Phrase, Word, parse_syntax
 
 _FIELD_MASKS = {"title": nz.TITLE_MASK, "abstract": nz.ABSTRACT_MASK, "author": nz.AUTHORS_MASK}
 
@@ -76,7 +76,9 @@ def compile_item(item: Item, fields: int) -> Node:
         return compile_item(item.item, _FIELD_MASKS[item.field])
     if isinstance(item, AnyOf):
         return make_or([compile_item(i, fields) for i in item.items])
-    return make_and([compile_item(i, fields) for i in item.required], [compile_item(i, fields) for i in item.excluded])
+    return make_and(
+        [compile_item(i, fields) for i in item.required], [compile_item(i, fields) for i in item.excluded]
+    )
 
 
 def _phrase(item: Phrase, fields: int) -> Node:

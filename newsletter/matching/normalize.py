@@ -22,6 +22,7 @@ import Stemmer
 _WORD = re.compile(r"[^\W_]+")
 # A compound: words joined by hyphens (ASCII and the two Unicode hyphens NFKC keeps) or slashes.
 _CHAIN = re.compile(r"[^\W_]+(?:[-/\u2010\u2011][^\W_]+)*")
+_WORD_AND_JOINER = re.compile(r"([^\W_]+)([-/\u2010\u2011](?=[^\W_]))?")
 
 # Fields live in one position space, far apart, so a phrase can never run across two of them.
 FIELD_SHIFT = 20
@@ -71,6 +72,7 @@ def _drop_acronym_plural(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=1 << 17)
 def normalize_word(word: str) -> str:
     """One NFKC word (letters and digits) -> its case-folded, unstemmed form."""
     folded = _drop_acronym_plural(word).casefold()
@@ -80,21 +82,31 @@ def normalize_word(word: str) -> str:
     return folded
 
 
-def tokenize(text: str, start: int = 0) -> list[Token]:
-    """Tokens of one field value, positions from `start`."""
-    tokens: list[Token] = []
-    position = start
-    for chain in _CHAIN.finditer(unicodedata.normalize("NFKC", text)):
-        parts = _WORD.findall(chain.group())
-        words = [normalize_word(p) for p in parts]
-        terms = _STEMMER.stemWords(words)
-        for offset, (part, word, term) in enumerate(zip(parts, words, terms, strict=True)):
-            tokens.append(Token(term, word, position + offset, position + offset + 1, part))
-        if len(parts) > 1:
-            joined = "".join(words)
-            tokens.append(Token(stem(joined), joined, position, position + len(parts), chain.group()))
-        position += len(parts)
-    return tokens
+@lru_cache(maxsize=8192)
+def tokenize(text: str, start: int = 0) -> tuple[Token, ...]:
+    """Tokens of one field value, positions from `start` (cached: a batch is read more than once)."""
+    # (word, joiner) pairs; the joiner is kept only when a word follows it directly.
+    pairs = _WORD_AND_JOINER.findall(unicodedata.normalize("NFKC", text))
+    words = [normalize_word(word) for word, _ in pairs]
+    terms = _STEMMER.stemWords(words)
+    tokens = [
+        Token(term, word, position, position + 1, pair[0])
+        for position, (term, word, pair) in enumerate(zip(terms, words, pairs, strict=True), start)
+    ]
+    first = None
+    for i, (_, joiner) in enumerate(pairs):
+        if joiner and first is None:
+            first = i
+        elif not joiner and first is not None:
+            tokens.append(_compound(pairs[first : i + 1], words[first : i + 1], start + first))
+            first = None
+    return tuple(tokens)
+
+
+def _compound(pairs: list[tuple[str, str]], words: list[str], position: int) -> Token:
+    joined = "".join(words)
+    surface = "".join(word + joiner for word, joiner in pairs)
+    return Token(stem(joined), joined, position, position + len(words), surface)
 
 
 def tokenize_list(values: Iterable[str], start: int) -> list[Token]:
@@ -112,12 +124,12 @@ def tokenize_list(values: Iterable[str], start: int) -> list[Token]:
 def tokenize_fields(
     title: str, abstract: str, ai_keywords: Sequence[str] = (), authors: Sequence[str] = ()
 ) -> list[Token]:
-    return (
-        tokenize(title, TITLE << FIELD_SHIFT)
-        + tokenize(abstract, ABSTRACT << FIELD_SHIFT)
-        + tokenize_list(ai_keywords, KEYWORDS << FIELD_SHIFT)
-        + tokenize_list(authors, AUTHORS << FIELD_SHIFT)
-    )
+    return [
+        *tokenize(title, TITLE << FIELD_SHIFT),
+        *tokenize(abstract, ABSTRACT << FIELD_SHIFT),
+        *tokenize_list(ai_keywords, KEYWORDS << FIELD_SHIFT),
+        *tokenize_list(authors, AUTHORS << FIELD_SHIFT),
+    ]
 
 
 # --- query side -------------------------------------------------------------------------------------

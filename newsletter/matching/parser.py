@@ -18,7 +18,10 @@ from dataclasses import dataclass
 FIELDS = ("title", "abstract", "author")
 _FIELD_PREFIX = re.compile(r"(title|abstract|author):", re.IGNORECASE)
 _HAS_WORD = re.compile(r"[^\W_]")
-_SPECIAL = '()"'
+_SPACES = re.compile(r"\s*")
+_CHUNK = re.compile(r'[^\s()"]+')
+# Deeper nesting than any person types; the limit keeps recursion far from Python's own.
+MAX_DEPTH = 32
 
 
 class InterestSyntaxError(ValueError):
@@ -85,12 +88,10 @@ def parse_syntax(text: str) -> AllOf:
 
 def _lex(text: str) -> list[_Lexeme]:
     lexemes: list[_Lexeme] = []
-    i = 0
+    i = _SPACES.match(text).end()
     while i < len(text):
         c = text[i]
-        if c.isspace():
-            i += 1
-        elif c in "()-":
+        if c in "()-":
             lexemes.append(_Lexeme(c, c, i, i + 1))
             i += 1
         elif c == '"':
@@ -101,6 +102,7 @@ def _lex(text: str) -> list[_Lexeme]:
             i = close + 1
         else:
             i = _lex_chunk(text, i, lexemes)
+        i = _SPACES.match(text, i).end()
     return lexemes
 
 
@@ -110,9 +112,7 @@ def _lex_chunk(text: str, i: int, lexemes: list[_Lexeme]) -> int:
     if field:
         lexemes.append(_Lexeme("field", field.group(1).lower(), i, field.end()))
         return field.end()
-    end = i
-    while end < len(text) and not text[end].isspace() and text[end] not in _SPECIAL:
-        end += 1
+    end = _CHUNK.match(text, i).end()
     chunk = text[i:end]
     if chunk == "OR":
         lexemes.append(_Lexeme("OR", chunk, i, end))
@@ -138,6 +138,7 @@ class _Parser:
         self.text = text
         self.lexemes = lexemes
         self.i = 0
+        self.depth = 0
 
     def parse(self) -> AllOf:
         if not self.lexemes:
@@ -207,7 +208,9 @@ class _Parser:
             or following.start != before.end
             or following.kind not in ("(", "phrase", "word", "field")
         ):
-            raise InterestSyntaxError(f"nothing after {what}", before.end, f"{_ITEM_EXPECTED} right after {what}")
+            raise InterestSyntaxError(
+                f"nothing after {what}", before.end, f"{_ITEM_EXPECTED} right after {what}"
+            )
         return self._primary()
 
     def _primary(self) -> Item:
@@ -218,6 +221,11 @@ class _Parser:
             return self._group()
         if lexeme.kind == "field":
             self._take()
+            following = self._peek()
+            if following is not None and following.kind == "field" and following.start == lexeme.end:
+                raise InterestSyntaxError(
+                    "two field prefixes", following.start, "one field per word or phrase"
+                )
             return Fielded(lexeme.text, self._adjacent_primary(lexeme, f"'{lexeme.text}:'"), lexeme.start)
         if lexeme.kind == "phrase":
             self._take()
@@ -230,6 +238,11 @@ class _Parser:
 
     def _group(self) -> Item:
         opening = self._take()
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise InterestSyntaxError(
+                "too many nested parentheses", opening.start, f"at most {MAX_DEPTH} levels"
+            )
         following = self._peek()
         if following is not None and following.kind == ")":
             raise InterestSyntaxError("empty group", opening.start, _ITEM_EXPECTED)
@@ -240,6 +253,7 @@ class _Parser:
         if closing is None:
             raise InterestSyntaxError("unclosed parenthesis", opening.start, "')'")
         self._take()
+        self.depth -= 1
         return inner
 
 

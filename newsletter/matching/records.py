@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 PaperId = int | str
@@ -61,3 +63,9 @@ class Match:
     score: float
     interests: list[str] = field(default_factory=list)  # as the subscriber typed them
     terms: list[str] = field(default_factory=list)  # words as written in the paper, for highlighting
+
+
+def load_papers(path: str | Path) -> list[PaperRecord]:
+    """Papers from a JSON-lines file, one `PaperRecord.from_dict` record per line."""
+    with open(path, encoding="utf-8") as lines:
+        return [PaperRecord.from_dict(json.loads(line)) for line in lines if line.strip()]

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from . import normalize as nz
-from .compiler import And, Leaf, Node, Or, parse_interest
+from .compiler import Leaf, Node, Or, parse_interest
 from .parser import InterestSyntaxError
 from .rank import paper_factor, score
 from .records import Match, PaperId, PaperRecord, SubscriberRecord
@@ -37,7 +37,9 @@ def tokenize_paper(paper: PaperRecord) -> TokenizedPaper:
     by_start: dict[int, list[nz.Token]] = {}
     for token in tokens:
         by_start.setdefault(token.start, []).append(token)
-    return TokenizedPaper(tokens, by_start, frozenset(t.term for t in tokens), frozenset(t.raw for t in tokens))
+    return TokenizedPaper(
+        tokens, by_start, frozenset(t.term for t in tokens), frozenset(t.raw for t in tokens)
+    )
 
 
 def evaluate(node: Node, paper: TokenizedPaper) -> Hit | None:
@@ -69,10 +71,14 @@ def _evaluate_leaf(leaf: Leaf, paper: TokenizedPaper) -> Hit | None:
         return None  # a cheap early "no"; the scan below alone would give the same answer
     weight = 0
     tokens: list[nz.Token] = []
-    for start in sorted(paper.by_start):
+    first_atoms = {alternative[0] for alternative in leaf.slots[0]}
+    starts = {
+        t.start
+        for t in paper.tokens
+        if leaf.fields >> nz.field_of(t.start) & 1 and any(_atom_matches(a, t) for a in first_atoms)
+    }
+    for start in sorted(starts):
         field = nz.field_of(start)
-        if not leaf.fields >> field & 1:
-            continue
         for path in _slots_from(leaf.slots, 0, start, paper.by_start):
             weight = max(weight, nz.FIELD_WEIGHTS[field])
             tokens.extend(path)
@@ -122,9 +128,18 @@ def _atom_matches(atom: str, token: nz.Token) -> bool:
 
 
 def surface_words(tokens: Iterable[nz.Token]) -> list[str]:
-    """Distinct words as written, in reading order: what the digest highlights."""
-    ordered = sorted(set(tokens), key=lambda t: (t.start, t.end))
-    return list(dict.fromkeys(t.surface for t in ordered))
+    """Distinct words as written, in reading order: what the digest highlights.
+
+    A part of a matched compound (`Self` in `Self-Supervised`) is left out: the compound says it all.
+    """
+    words: list[str] = []
+    covered_until = -1
+    for token in sorted(set(tokens), key=lambda t: (t.start, -t.end)):
+        if token.end <= covered_until:
+            continue
+        covered_until = max(covered_until, token.end)
+        words.append(token.surface)
+    return list(dict.fromkeys(words))
 
 
 # --- whole runs, for tests and the benchmark ---------------------------------------------------------
@@ -137,14 +152,19 @@ def reference_plan(
     already_sent: Iterable[tuple[int, PaperId]] = (),
     today: dt.date | None = None,
 ) -> dict[int, list[Match]]:
+    """Every interest against every paper, then each reader's papers scored, sorted and cut."""
     today = today or dt.date.today()
     sent = set(already_sent)
     tokenized = [tokenize_paper(p) for p in papers]
     factors = [paper_factor(p, today) for p in papers]
-    cache: dict[tuple[str, int], Hit | None] = {}
+    hits_by_key: dict[str, dict[int, Hit]] = {}
     plan = {}
     for subscriber in subscribers:
-        matches = _reference_digest(subscriber, papers, tokenized, factors, sent, cache)
+        queries = _queries_by_canonical(subscriber.interests)
+        for key, (root, _) in queries.items():
+            if key not in hits_by_key:
+                hits_by_key[key] = _hits_in_papers(root, tokenized)
+        matches = _reference_digest(subscriber, papers, factors, sent, queries, hits_by_key)
         if matches:
             plan[subscriber.id] = matches
     return plan
@@ -157,31 +177,37 @@ def reference_match_papers(
     return reference_plan([reader], papers, today=today).get(0, [])
 
 
+def _hits_in_papers(root: Node, tokenized: list[TokenizedPaper]) -> dict[int, Hit]:
+    hits = {}
+    for index, paper in enumerate(tokenized):
+        hit = evaluate(root, paper)
+        if hit is not None:
+            hits[index] = hit
+    return hits
+
+
 def _reference_digest(
     subscriber: SubscriberRecord,
     papers: list[PaperRecord],
-    tokenized: list[TokenizedPaper],
     factors: list[float],
     sent: set[tuple[int, PaperId]],
-    cache: dict[tuple[str, int], Hit | None],
+    queries: dict[str, tuple[Node, list[str]]],
+    hits_by_key: dict[str, dict[int, Hit]],
 ) -> list[Match]:
-    queries = _queries_by_canonical(subscriber.interests)
+    relevance: dict[int, int] = {}
+    texts: dict[int, list[str]] = {}
+    tokens: dict[int, list[nz.Token]] = {}
+    for key, (_, typed) in queries.items():
+        for index, hit in hits_by_key[key].items():
+            relevance[index] = relevance.get(index, 0) + hit.weight
+            texts.setdefault(index, []).extend(typed)
+            tokens.setdefault(index, []).extend(hit.tokens)
     scored = []
-    for index, paper in enumerate(papers):
-        if (subscriber.id, paper.id) in sent:
-            continue
-        relevance, texts, tokens = 0, [], []
-        for canonical, (root, typed) in queries.items():
-            key = (canonical, index)
-            if key not in cache:
-                cache[key] = evaluate(root, tokenized[index])
-            hit = cache[key]
-            if hit is not None:
-                relevance += hit.weight
-                texts.extend(typed)
-                tokens.extend(hit.tokens)
-        if relevance:
-            match = Match(paper.id, score(relevance, factors[index]), texts, surface_words(tokens))
+    for index, total in relevance.items():
+        if (subscriber.id, papers[index].id) not in sent:
+            match = Match(
+                papers[index].id, score(total, factors[index]), texts[index], surface_words(tokens[index])
+            )
             scored.append((-match.score, index, match))
     scored.sort(key=lambda entry: entry[:2])
     return [match for _, _, match in scored[: subscriber.top_k]]
