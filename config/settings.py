@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "config",  # for its `embedded_redis` management command, which the Procfile runs
     "papers",
     "newsletter",
 ]

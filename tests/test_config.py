@@ -71,3 +71,11 @@ def test_beat_schedule_names_only_registered_tasks(celery_worker_process):
     names = {name.split(" ")[0] for tasks in registered.values() for name in tasks}
     scheduled = {entry["task"] for entry in app.conf.beat_schedule.values()}
     assert scheduled <= names, f"scheduled but not registered: {scheduled - names}"
+
+
+def test_procfile_commands_exist():
+    from django.core.management import get_commands
+
+    procfile = (ROOT / "Procfile").read_text()
+    assert "python manage.py embedded_redis" in procfile
+    assert get_commands().get("embedded_redis") == "config"
