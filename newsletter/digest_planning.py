@@ -36,10 +36,9 @@ from django.db.models import JSONField, Model
 from django.utils import timezone
 
 from newsletter import digest_selectors as selectors
-from newsletter import editions
+from newsletter import editions, matching
 from newsletter.digest_selectors import PaperRow, SubscriberRow
 from newsletter.matching import Match, PaperRecord, SubscriberRecord
-from newsletter.matching import plan_digests as match_papers
 from newsletter.models import Digest, DigestItem
 
 logger = logging.getLogger(__name__)
@@ -210,7 +209,9 @@ def _match(
     for start, subscribers in groups.items():
         if start < len(records):
             matches.update(
-                match_papers(subscribers, records[start:], already_sent=already_sent, today=now.date())
+                matching.plan_digests(
+                    subscribers, records[start:], already_sent=already_sent, today=now.date()
+                )
             )
     return matches
 

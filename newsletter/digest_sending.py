@@ -329,13 +329,7 @@ def digests_sweep(
         updated_at=now,
         last_error=f"Re-queued by the sweep: in 'sending' over {resend_after} with no SendGrid event.",
     )
-    # Released rows have updated_at=now; digests planned long ago whose task was lost have an old one.
-    report.requeued_ids = list(
-        Digest.objects.filter(status=Digest.Status.PLANNED)
-        .filter(Q(updated_at__lt=now - requeue_after) | Q(updated_at=now))
-        .order_by("id")
-        .values_list("id", flat=True)
-    )
+    report.requeued_ids = _planned_to_requeue(now=now, requeue_after=requeue_after)
     if enqueue and report.requeued_ids:
         from newsletter.digest_planning import enqueue_sending
 
@@ -348,3 +342,18 @@ def digests_sweep(
         len(report.requeued_ids),
     )
     return report
+
+
+def _planned_to_requeue(*, now: datetime, requeue_after: timedelta) -> list[int]:
+    """Planned digests to queue again: those just released, and those whose task message was lost.
+
+    Released rows have updated_at=now; a lost task leaves an old one. The rows are stamped with
+    `now`, so a digest still waiting behind a long queue is queued again at most once per
+    `requeue_after`, not at every sweep (which would pile up copies of the whole backlog).
+    """
+    waiting = Digest.objects.filter(status=Digest.Status.PLANNED).filter(
+        Q(updated_at__lt=now - requeue_after) | Q(updated_at=now)
+    )
+    ids = list(waiting.order_by("id").values_list("id", flat=True))
+    waiting.update(updated_at=now)
+    return ids

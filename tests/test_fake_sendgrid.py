@@ -192,3 +192,12 @@ def test_keeps_the_connection_alive_between_requests(fake):
 def test_unknown_path_answers_404(fake):
     response = requests.post(f"{fake.url}/v3/other", data=b"{}", timeout=5)
     assert response.status_code == 404
+
+
+def test_counting_only_mode_counts_accepted_messages_without_keeping_them():
+    with FakeSendGrid(api_key=KEY, keep_bodies=False) as counting:
+        assert post(counting, sdk_mail()).status_code == 202
+        assert post(counting, {"bad": "body"}).status_code == 400
+        assert post(counting, sdk_mail()).status_code == 202
+    assert counting.accepted_count == 2
+    assert (counting.accepted, counting.accepted_message_ids) == ([], [])

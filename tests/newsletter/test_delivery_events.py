@@ -412,3 +412,66 @@ def test_thousands_of_events_take_a_bounded_number_of_queries(ada, digest, djang
     assert result.new == 3300
     digest.refresh_from_db()
     assert (digest.open_count, digest.click_count) == (750, 750)
+
+
+def test_two_requests_racing_on_postgresql_apply_each_event_once(transactional_db):
+    """SendGrid retries a delivery it thinks failed: the copy can arrive while the first is mid-commit."""
+    import threading
+
+    from django.db import connection, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks on a unique conflict are PostgreSQL's behaviour under test")
+    ada = Subscriber.objects.create(email="ada@example.com", status=Subscriber.Status.ACTIVE)
+    digest = Digest.objects.create(subscriber=ada, edition="2026-05-08", status=Digest.Status.SENT)
+    body = json.dumps([event("open", "o1", digest_id=str(digest.id)), event("spamreport", "s1")]).encode()
+    first_inserted, first_may_commit = threading.Event(), threading.Event()
+    results = {}
+
+    def first() -> None:
+        try:
+            with transaction.atomic():  # its rows stay uncommitted until the second request waits on them
+                results["first"] = delivery_events_record(events=webhook_parse(body=body))
+                first_inserted.set()
+                first_may_commit.wait(10)
+        finally:
+            connection.close()
+
+    def second() -> None:
+        try:
+            results["second"] = delivery_events_record(events=webhook_parse(body=body))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    threads[0].start()
+    assert first_inserted.wait(10)
+    threads[1].start()
+    wait_for_a_row_lock_wait()
+    first_may_commit.set()
+    for thread in threads:
+        thread.join(10)
+
+    assert (results["first"].new, results["second"].new) == (2, 0)
+    digest.refresh_from_db()
+    ada.refresh_from_db()
+    assert digest.open_count == 1
+    assert ada.status == Subscriber.Status.COMPLAINED
+    assert DeliveryEvent.objects.count() == 2
+
+
+def wait_for_a_row_lock_wait(timeout: float = 10) -> None:
+    """Until another session of this database waits on a lock (the second INSERT ... ON CONFLICT)."""
+    from django.db import connection
+
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.02)
+    raise AssertionError("the second request never waited on the first one's rows")

@@ -270,3 +270,14 @@ def test_sweep_requeues_planned_digests_whose_task_was_lost(db):
     report = digests_sweep(enqueue=False)
 
     assert report.requeued_ids == [ids[0]]
+
+
+def test_sweep_requeues_a_waiting_digest_once_per_delay_not_at_every_sweep(db):
+    ids = planned_digests(1)
+    Digest.objects.filter(id__in=ids).update(updated_at=timezone.now() - timedelta(hours=1))
+    first = timezone.now()
+
+    assert digests_sweep(now=first, enqueue=False).requeued_ids == ids
+    # Ten minutes later the digest is still waiting behind a long queue: its copy is already queued.
+    assert digests_sweep(now=first + timedelta(minutes=10), enqueue=False).requeued_ids == []
+    assert digests_sweep(now=first + timedelta(minutes=31), enqueue=False).requeued_ids == ids
