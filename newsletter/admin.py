@@ -31,9 +31,26 @@ class InterestAdminForm(forms.ModelForm):
         return line.text
 
 
+class InterestInlineFormSet(forms.BaseInlineFormSet):
+    def clean(self) -> None:
+        # The database allows one row per canonical form; say which line repeats another
+        # instead of failing on the unique constraint when saving.
+        super().clean()
+        seen: dict[str, str] = {}
+        for form in self.forms:
+            if not form.cleaned_data or form.cleaned_data.get("DELETE"):
+                continue
+            canonical, text = form.instance.canonical, form.cleaned_data.get("text", "")
+            if canonical in seen:
+                form.add_error("text", f"“{text}” means the same as “{seen[canonical]}”; keep one of them.")
+            else:
+                seen[canonical] = text
+
+
 class InterestInline(admin.TabularInline):
     model = Interest
     form = InterestAdminForm
+    formset = InterestInlineFormSet
     fields = ["position", "text", "canonical"]
     readonly_fields = ["canonical"]
     extra = 0
@@ -71,7 +88,14 @@ class SubscriberAdmin(admin.ModelAdmin):
 
     @admin.action(description="Resend the confirmation email (pending only)")
     def resend_confirmation(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> None:
-        sent = sum(services.subscriber_resend_confirmation(subscriber=s) for s in queryset)
+        sent = 0
+        for subscriber in queryset:
+            try:
+                sent += services.subscriber_resend_confirmation(subscriber=subscriber)
+            except services.EmailUnavailable:
+                message = f"The email backend failed after {sent} confirmation(s); see the log and retry."
+                self.message_user(request, message, messages.ERROR)
+                return
         self.message_user(request, f"Confirmation resent to {sent} pending subscriber(s).", messages.SUCCESS)
 
     @admin.action(description="Pause selected subscribers")

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Case, CharField, F, Q, Value, When
 from django.utils import timezone
 
 from newsletter import emails, selectors
 from newsletter.forms import InterestLine
 from newsletter.models import DeliveryEvent, Interest, Subscriber, Suppression
+from newsletter.sendgrid_backend import SendGridError
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,18 @@ class RateLimited(Exception):
 
 class EmailTaken(Exception):
     """The new address of an email change already belongs to another subscriber."""
+
+
+class EmailUnavailable(Exception):
+    """The email backend did not take the message (provider down, outbox unwritable).
+
+    The message is shown to the person as is; what was saved stays saved, so trying again works.
+    """
+
+
+# What Django's backends raise when a message cannot be handed over: SendGridError from ours,
+# OSError (smtplib.SMTPException, socket and file errors) from the others.
+MAIL_ERRORS = (SendGridError, OSError)
 
 
 @dataclass(frozen=True)
@@ -80,6 +93,17 @@ def _check_limits(*, scope: str, ip: str | None, email: str, per_ip: tuple, per_
         )
 
 
+def _mail(send: Callable[..., int], subscriber: Subscriber, **kwargs) -> None:
+    """Send one email with `send` (a newsletter.emails function); EmailUnavailable if it failed."""
+    try:
+        send(subscriber, **kwargs)
+    except MAIL_ERRORS as error:
+        logger.warning("Could not send %s for subscriber %s: %r", send.__name__, subscriber.pk, error)
+        raise EmailUnavailable(
+            "We could not send you an email just now. Nothing is lost: please try again in a few minutes."
+        ) from error
+
+
 # --- Signup and confirmation ---------------------------------------------------------------
 
 
@@ -88,7 +112,10 @@ def subscriber_signup(
 ) -> None:
     """Start a double opt-in; for a known address send a "manage your subscription" link instead.
 
-    Raises RateLimited. Returns nothing on purpose: the caller must not be able to tell the cases apart.
+    A pending address takes the interests and schedule of its latest signup (someone fixing a typo
+    before confirming), and the new confirmation shows them; a confirmed one is never changed here.
+    Raises RateLimited or EmailUnavailable. Returns nothing on purpose: the caller must not be able
+    to tell the cases apart.
     """
     _check_limits(
         scope="signup", ip=ip, email=email, per_ip=SIGNUP_LIMIT_PER_IP, per_email=SIGNUP_LIMIT_PER_EMAIL
@@ -104,6 +131,8 @@ def subscriber_signup(
             subscriber = selectors.subscriber_by_email(email=email)
             if subscriber is None:
                 raise
+    elif subscriber.status == Status.PENDING:
+        _pending_signup_update(subscriber=subscriber, interests=interests, schedule=schedule, ip=ip)
     _send_signup_email(subscriber)
 
 
@@ -111,23 +140,40 @@ def _subscriber_create(
     *, email: str, interests: Sequence[InterestLine], schedule: Schedule, ip: str | None
 ) -> Subscriber:
     with transaction.atomic():
-        subscriber = Subscriber.objects.create(
-            email=email,
-            frequency=schedule.frequency,
-            weekday=schedule.weekday,
-            send_hour=schedule.send_hour,
-            time_zone=schedule.time_zone,
-            signup_ip=ip,
-        )
+        subscriber = Subscriber.objects.create(email=email, **_schedule_fields(schedule), signup_ip=ip)
         _interests_replace(subscriber=subscriber, interests=interests)
     return subscriber
 
 
+def _pending_signup_update(
+    *, subscriber: Subscriber, interests: Sequence[InterestLine], schedule: Schedule, ip: str | None
+) -> None:
+    with transaction.atomic():
+        # status=PENDING in the filter: a confirmation that lands meanwhile is never overwritten.
+        # created_at restarts too: it is when consent was asked for, and the purge counts from it,
+        # so a signup repeated on day 29 is not deleted while its new link still works.
+        updated = Subscriber.objects.filter(pk=subscriber.pk, status=Status.PENDING).update(
+            **_schedule_fields(schedule), signup_ip=ip, created_at=timezone.now()
+        )
+        if updated:
+            _interests_replace(subscriber=subscriber, interests=interests)
+    subscriber.refresh_from_db()
+
+
+def _schedule_fields(schedule: Schedule) -> dict[str, object]:
+    return {
+        "frequency": schedule.frequency,
+        "weekday": schedule.weekday,
+        "send_hour": schedule.send_hour,
+        "time_zone": schedule.time_zone,
+    }
+
+
 def _send_signup_email(subscriber: Subscriber) -> None:
     if subscriber.status == Status.PENDING:
-        emails.send_confirmation(subscriber)
+        _mail(emails.send_confirmation, subscriber)
     elif subscriber.status not in UNMAILABLE:
-        emails.send_manage_link(subscriber)
+        _mail(emails.send_manage_link, subscriber)
 
 
 def subscriber_confirm(*, subscriber: Subscriber, ip: str | None) -> bool:
@@ -139,19 +185,28 @@ def subscriber_confirm(*, subscriber: Subscriber, ip: str | None) -> bool:
     )
     if updated:
         subscriber.refresh_from_db()
-        emails.send_welcome(subscriber)
+        try:
+            emails.send_welcome(subscriber)
+        except MAIL_ERRORS:
+            # The confirmation itself succeeded; the welcome only repeats the preferences link,
+            # which the confirmation page redirects to anyway.
+            logger.warning("Welcome email for subscriber %s not sent", subscriber.pk, exc_info=True)
     return bool(updated)
 
 
 def subscriber_resend_confirmation(*, subscriber: Subscriber) -> bool:
+    """Raises EmailUnavailable when the backend fails."""
     if subscriber.status != Status.PENDING:
         return False
-    emails.send_confirmation(subscriber)
+    _mail(emails.send_confirmation, subscriber)
     return True
 
 
 def subscriber_send_manage_link(*, email: str, ip: str | None) -> None:
-    """The "send me a new link" form: same response whether or not the address is known."""
+    """The "send me a new link" form: same response whether or not the address is known.
+
+    Raises RateLimited or EmailUnavailable.
+    """
     _check_limits(
         scope="link",
         ip=ip,
@@ -174,11 +229,7 @@ def subscriber_update_preferences(
 ) -> None:
     with transaction.atomic():
         Subscriber.objects.filter(pk=subscriber.pk).update(
-            frequency=schedule.frequency,
-            weekday=schedule.weekday,
-            send_hour=schedule.send_hour,
-            time_zone=schedule.time_zone,
-            papers_per_digest=papers_per_digest,
+            **_schedule_fields(schedule), papers_per_digest=papers_per_digest
         )
         _interests_replace(subscriber=subscriber, interests=interests)
     subscriber.refresh_from_db()
@@ -246,15 +297,22 @@ def subscriber_request_email_change(*, subscriber: Subscriber, new_email: str) -
         return
     if selectors.subscriber_by_email(email=new_email) or selectors.email_is_suppressed(email=new_email):
         return
-    emails.send_email_change(subscriber, new_email=new_email)
+    _mail(emails.send_email_change, subscriber, new_email=new_email)
 
 
 def subscriber_change_email(*, subscriber: Subscriber, new_email: str) -> None:
-    """Apply a confirmed email change and revoke every link sent to the old address."""
+    """Apply a confirmed email change and revoke every link sent to the old address.
+
+    A bounced subscriber becomes active again: the bounce was about the old address, and following
+    the link just proved the new one receives our mail (the preferences page offers this way out).
+    """
+    reactivated = Case(
+        When(status=Status.BOUNCED, then=Value(Status.ACTIVE)), default=F("status"), output_field=CharField()
+    )
     try:
         with transaction.atomic():
             Subscriber.objects.filter(pk=subscriber.pk).update(
-                email=new_email, token_version=F("token_version") + 1
+                email=new_email, token_version=F("token_version") + 1, status=reactivated
             )
     except IntegrityError:
         raise EmailTaken(f"{new_email} already belongs to another subscription") from None

@@ -42,6 +42,11 @@ def schedule_from(form: SignupForm | PreferencesForm) -> services.Schedule:
     )
 
 
+def failure_status(error: Exception) -> int:
+    """429 when the person is going too fast, 503 when our email provider failed."""
+    return 429 if isinstance(error, services.RateLimited) else 503
+
+
 def link_error(request: HttpRequest, error: TokenError) -> HttpResponse:
     response = render(
         request,
@@ -94,9 +99,9 @@ def signup(request: HttpRequest) -> HttpResponse:
                 schedule=schedule_from(form),
                 ip=client_ip(request),
             )
-        except services.RateLimited as error:
+        except (services.RateLimited, services.EmailUnavailable) as error:
             form.add_error(None, str(error))
-            return render(request, "newsletter/signup.html", {"form": form}, status=429)
+            return render(request, "newsletter/signup.html", {"form": form}, status=failure_status(error))
         return redirect("newsletter:check_inbox")
     status = 400 if form.is_bound else 200
     return render(request, "newsletter/signup.html", {"form": form}, status=status)
@@ -112,9 +117,11 @@ def request_link(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.subscriber_send_manage_link(email=form.cleaned_data["email"], ip=client_ip(request))
-        except services.RateLimited as error:
+        except (services.RateLimited, services.EmailUnavailable) as error:
             form.add_error(None, str(error))
-            return render(request, "newsletter/request_link.html", {"form": form}, status=429)
+            return render(
+                request, "newsletter/request_link.html", {"form": form}, status=failure_status(error)
+            )
         return redirect("newsletter:check_inbox")
     return render(
         request, "newsletter/request_link.html", {"form": form}, status=400 if form.is_bound else 200
@@ -199,7 +206,7 @@ def change_email(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
         services.subscriber_request_email_change(
             subscriber=subscriber, new_email=form.cleaned_data["new_email"]
         )
-    except services.RateLimited as error:
+    except (services.RateLimited, services.EmailUnavailable) as error:
         messages.error(request, str(error))
         return redirect("newsletter:preferences", request.token)
     messages.success(

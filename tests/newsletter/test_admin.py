@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 from django.core import mail
 
 from newsletter.models import Interest, Subscriber
+from tests.fakes.sendgrid import FakeSendGrid, Reply
 
 pytestmark = pytest.mark.django_db
 
@@ -108,3 +109,31 @@ def test_inline_interest_added_in_admin_gets_its_canonical_form(staff_client, pe
 def test_admin_requires_staff(client, people):
     response = client.get(CHANGELIST)
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_action_resend_confirmation_reports_a_failing_email_provider(staff_client, people, settings):
+    with FakeSendGrid(api_key="SG.admin-test") as sendgrid:
+        settings.EMAIL_BACKEND = "newsletter.sendgrid_backend.SendGridBackend"
+        settings.SENDGRID_API_KEY = "SG.admin-test"
+        settings.SENDGRID_API_HOST = sendgrid.url
+        sendgrid.script(Reply(502))
+        response = run_action(staff_client, "resend_confirmation", people["bob"])
+    assert response.status_code == 302
+    page = staff_client.get(response["Location"]).content.decode()
+    assert "The email backend failed after 0 confirmation(s)" in page
+
+
+def test_inline_interests_meaning_the_same_are_refused_with_a_message(staff_client, people):
+    ada = people["ada"]
+    form = {
+        "email": ada.email, "status": "active", "frequency": "daily", "weekday": "0", "send_hour": "7",
+        "time_zone": "UTC", "papers_per_digest": "10",
+        "interests-TOTAL_FORMS": "2", "interests-INITIAL_FORMS": "0",
+        "interests-MIN_NUM_FORMS": "0", "interests-MAX_NUM_FORMS": "20",
+        "interests-0-position": "5", "interests-0-text": "Graph neural networks", "interests-0-subscriber": ada.pk,
+        "interests-1-position": "6", "interests-1-text": "graph neural network", "interests-1-subscriber": ada.pk,
+    }  # fmt: skip
+    response = staff_client.post(f"{CHANGELIST}{ada.pk}/change/", form)
+    assert response.status_code == 200
+    assert "means the same as “Graph neural networks”" in response.content.decode()
+    assert not ada.interests.filter(text__icontains="graph").exists()

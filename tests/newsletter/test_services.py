@@ -131,3 +131,15 @@ def test_purge_deletes_only_unconfirmed_signups_older_than_30_days():
     assert services.subscribers_purge_unconfirmed(now=now) == 1
     assert sorted(Subscriber.objects.values_list("email", flat=True)) == ["b@example.org", "c@example.org"]
     assert not Interest.objects.exists()
+
+
+def test_a_repeated_pending_signup_restarts_the_retention_clock():
+    with time_machine.travel(dt.datetime(2026, 5, 1, tzinfo=dt.UTC), tick=False):
+        signup(ip="192.0.2.1")
+    with time_machine.travel(dt.datetime(2026, 5, 29, tzinfo=dt.UTC), tick=False):
+        signup(ip="192.0.2.9")
+    assert services.subscribers_purge_unconfirmed(now=dt.datetime(2026, 6, 2, tzinfo=dt.UTC)) == 0
+    subscriber = Subscriber.objects.get()
+    assert subscriber.created_at == dt.datetime(2026, 5, 29, tzinfo=dt.UTC)
+    assert subscriber.signup_ip == "192.0.2.9"  # the consent record names the latest request
+    assert services.subscribers_purge_unconfirmed(now=dt.datetime(2026, 6, 29, tzinfo=dt.UTC)) == 1

@@ -13,6 +13,7 @@ from newsletter import tokens
 from newsletter.models import DeliveryEvent, Digest, DigestItem, Interest, Subscriber, Suppression
 from newsletter.selectors import email_hash
 from papers.models import Paper
+from tests.fakes.sendgrid import FakeSendGrid, Reply
 
 pytestmark = pytest.mark.django_db
 
@@ -369,3 +370,101 @@ def test_pages_render_personal_data_escaped(client):
     response = client.get(tokens.preferences_url(subscriber).removeprefix("http://testserver"))
     assert b"<b>bold</b>" not in response.content
     assert b"&lt;b&gt;bold&lt;/b&gt;" in response.content
+
+
+def test_signup_again_while_pending_takes_the_new_interests_and_schedule(client):
+    sign_up(client)
+    client.post("/", {**SIGNUP, "interests": "gaussian splatting", "frequency": "daily", "send_hour": "18"})
+    subscriber = Subscriber.objects.get()
+    assert subscriber.status == Subscriber.Status.PENDING
+    assert (subscriber.frequency, subscriber.send_hour) == ("daily", 18)
+    assert [i.text for i in subscriber.interests.all()] == ["gaussian splatting"]
+    second = mail.outbox[-1]
+    assert "gaussian splatting" in second.body and "sparse autoencoder" not in second.body
+
+
+def test_change_of_address_reactivates_a_bounced_subscription(client):
+    subscriber, preferences_path = confirmed(client)
+    Subscriber.objects.filter(pk=subscriber.pk).update(status=Subscriber.Status.BOUNCED)
+    token = preferences_path.split("/")[2]
+    assert b"bounced" in client.get(preferences_path).content
+    client.post(reverse("newsletter:change_email", args=[token]), {"new_email": "ada@moved.example"})
+    client.post(link_in(mail.outbox[-1], "/change-email/"))
+    subscriber.refresh_from_db()
+    assert (subscriber.email, subscriber.status) == ("ada@moved.example", Subscriber.Status.ACTIVE)
+
+
+def test_change_of_address_keeps_a_complaint(client):
+    subscriber, preferences_path = confirmed(client)
+    Subscriber.objects.filter(pk=subscriber.pk).update(status=Subscriber.Status.COMPLAINED)
+    token = preferences_path.split("/")[2]
+    client.post(reverse("newsletter:change_email", args=[token]), {"new_email": "ada@moved.example"})
+    client.post(link_in(mail.outbox[-1], "/change-email/"))
+    subscriber.refresh_from_db()
+    assert (subscriber.email, subscriber.status) == ("ada@moved.example", Subscriber.Status.COMPLAINED)
+
+
+# --- Through the SendGrid backend, against the loopback fake that validates every request -------
+
+
+@pytest.fixture
+def sendgrid(settings):
+    with FakeSendGrid(api_key="SG.subscriptions-test") as server:
+        settings.EMAIL_BACKEND = "newsletter.sendgrid_backend.SendGridBackend"
+        settings.SENDGRID_API_KEY = "SG.subscriptions-test"
+        settings.SENDGRID_API_HOST = server.url
+        settings.SENDGRID_TIMEOUT = 5
+        yield server
+        assert server.invalid == []  # every email we sent was valid for SendGrid's schema
+
+
+def sent_text(body: dict) -> str:
+    return next(part["value"] for part in body["content"] if part["type"] == "text/plain")
+
+
+def test_signup_and_confirmation_emails_go_through_sendgrid(client, sendgrid):
+    sign_up(client)
+    [confirmation] = sendgrid.accepted
+    assert confirmation["personalizations"][0]["to"] == [{"email": "ada@example.org"}]
+    confirm_path = re.search(r"http://testserver(/confirm/\S+)", sent_text(confirmation)).group(1)
+    assert client.post(confirm_path).status_code == 302
+    welcome = sendgrid.accepted[-1]
+    assert welcome["subject"] == "You are subscribed to Paperbox"
+    assert welcome["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_signup_when_the_email_provider_fails_says_so_and_a_retry_works(client, sendgrid):
+    sendgrid.script(Reply(500))
+    response = client.post("/", SIGNUP)
+    assert response.status_code == 503
+    assert "We could not send you an email just now" in response.content.decode()
+    assert "sparse autoencoder" in response.content.decode()  # the form keeps what was typed
+    assert Subscriber.objects.get().status == Subscriber.Status.PENDING
+    assert sign_up(client).status == Subscriber.Status.PENDING  # the provider is back
+    assert [body["subject"] for body in sendgrid.accepted] == ["Confirm your Paperbox subscription"]
+
+
+def test_confirmation_succeeds_even_when_the_welcome_email_fails(client, sendgrid):
+    sign_up(client)
+    confirm_path = re.search(r"http://testserver(/confirm/\S+)", sent_text(sendgrid.accepted[0])).group(1)
+    sendgrid.script(Reply(503))
+    response = client.post(confirm_path)
+    assert response.status_code == 302 and "/preferences/" in response["Location"]
+    assert Subscriber.objects.get().status == Subscriber.Status.ACTIVE
+
+
+def test_lost_link_and_email_change_report_a_failing_provider(client, sendgrid):
+    sign_up(client)
+    subscriber = Subscriber.objects.get()
+    Subscriber.objects.filter(pk=subscriber.pk).update(status=Subscriber.Status.ACTIVE)
+    sendgrid.script(Reply(500), Reply(500))
+    response = client.post(reverse("newsletter:request_link"), {"email": "ada@example.org"})
+    assert response.status_code == 503
+    assert "We could not send you an email just now" in response.content.decode()
+    preferences_path = tokens.preferences_url(subscriber).removeprefix("http://testserver")
+    token = preferences_path.split("/")[2]
+    response = client.post(reverse("newsletter:change_email", args=[token]), {"new_email": "ada@new.example"})
+    page = client.get(response["Location"]).content.decode()
+    assert "We could not send you an email just now" in page and "We sent a confirmation link" not in page
+    subscriber.refresh_from_db()
+    assert subscriber.email == "ada@example.org"
