@@ -28,7 +28,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.cache import cache
 from django.db import connection, transaction
@@ -48,6 +48,8 @@ LOCK_KEY = "newsletter:digest-planner"
 # the lock never expires under a live planner; short enough that a crashed one blocks one beat.
 LOCK_TIMEOUT = 14 * 60
 SEND_CHUNK = 200
+# Far longer than one page's ingest transaction (a bulk upsert of a few hundred rows).
+INGEST_SETTLE_MARGIN = timedelta(minutes=15)
 INSERT_BATCH = 5000
 
 _RELEASE_IF_OURS = """
@@ -182,7 +184,12 @@ def _due_subscribers(
 
 def _since(*, row: SubscriberRow, previous: datetime | None, now: datetime) -> datetime:
     floor = now - editions.FIRST_DIGEST_LOOKBACK.get(row.frequency, editions.FIRST_DIGEST_LOOKBACK["daily"])
-    return max(previous, floor) if previous else floor
+    if previous is None:
+        return floor
+    # A paper's first_seen_at is stamped when its ingest transaction starts, so one committed just
+    # after the previous planning run can carry an earlier time: look back a little further. The
+    # (subscriber, paper) constraint and `already_sent` keep that overlap from repeating a paper.
+    return max(previous - INGEST_SETTLE_MARGIN, floor)
 
 
 def _match(

@@ -164,6 +164,24 @@ def test_next_digest_only_has_papers_first_seen_since_the_previous_one(papers):
     assert not second_ids & first_ids
 
 
+def test_a_paper_committed_just_after_the_previous_run_is_not_lost(papers):
+    subscriber = make_subscriber("paris@example.com", papers_per_digest=50)
+    plan()
+    first_ids = set(DigestItem.objects.values_list("paper_id", flat=True))
+    # Stamped five minutes before that run, but its ingest transaction committed after it.
+    (late,) = make_papers(first_seen_at=NOW - timedelta(minutes=5), limit=1, offset=323)
+    assert "Diffusion" in late.title
+    fresh = make_papers(first_seen_at=NOW + timedelta(hours=20), limit=120, offset=200)
+
+    plan(now=NOW + timedelta(days=1))
+
+    second = Digest.objects.get(subscriber=subscriber, edition="2026-11-22")
+    second_ids = set(second.items.values_list("paper_id", flat=True))
+    assert late.id in second_ids
+    assert not second_ids & first_ids
+    assert second_ids <= {paper.id for paper in fresh} | {late.id}
+
+
 def test_never_plans_a_paper_the_subscriber_already_received(papers):
     subscriber = make_subscriber("paris@example.com", papers_per_digest=3)
     old = Digest.objects.create(
