@@ -45,6 +45,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.core.mail import get_connection
 from django.db import connection as db_connection
 from django.db.models import Case, Exists, OuterRef, Q, TextField, Value, When
@@ -69,6 +70,10 @@ FLUSH_EVERY = 50
 RESEND_AFTER = timedelta(minutes=30)
 REQUEUE_AFTER = timedelta(minutes=30)
 MAX_ATTEMPTS = 3
+# After a 401/403 every send task stops before claiming, for this long; the digests stay planned
+# and the sweep queues them again once an operator has fixed the key.
+CREDENTIALS_REFUSED_KEY = "newsletter:sendgrid-credentials-refused"
+CREDENTIALS_REFUSED_PAUSE = 10 * 60
 
 
 class DigestSendingConfigurationError(Exception):
@@ -141,6 +146,7 @@ def digests_send(
     on_progress: Callable[[SendReport], None] | None = None,
 ) -> SendReport:
     """Claim, render and send these digests; raises DigestSendingConfigurationError on 401/403."""
+    _raise_if_credentials_refused()
     claimed = digests_claim(digest_ids=digest_ids)
     report = SendReport(claimed=len(claimed))
     if not claimed:
@@ -151,6 +157,7 @@ def digests_send(
     with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="digest-send") as pool:
         try:
             for start in range(0, len(views), FLUSH_EVERY):
+                run.stop_if_another_task_was_refused()
                 batch = views[start : start + FLUSH_EVERY]
                 outcomes = list(pool.map(lambda view: run.send(view, renderer), batch))
                 digests_record(outcomes=outcomes)
@@ -163,6 +170,12 @@ def digests_send(
         report.configuration_error = run.auth_error
         raise DigestSendingConfigurationError(run.auth_error)
     return report
+
+
+def _raise_if_credentials_refused() -> None:
+    """Stop before claiming anything while SendGrid is refusing our key (seen by any task)."""
+    if refused := cache.get(CREDENTIALS_REFUSED_KEY):
+        raise DigestSendingConfigurationError(refused)
 
 
 class _SendRun:
@@ -184,6 +197,10 @@ class _SendRun:
             with self._lock:
                 self._connections.append(backend)
         return backend
+
+    def stop_if_another_task_was_refused(self) -> None:
+        if not self.auth_error and (refused := cache.get(CREDENTIALS_REFUSED_KEY)):
+            self.auth_error = refused
 
     def close_connections(self) -> None:
         for backend in self._connections:
@@ -213,6 +230,8 @@ class _SendRun:
                     "Check SENDGRID_API_KEY and its Mail Send permission; the remaining digests are "
                     "left planned."
                 )
+                # Tell every other send task of this run (other chunks, other workers) to stop too.
+                cache.set(CREDENTIALS_REFUSED_KEY, self.auth_error, timeout=CREDENTIALS_REFUSED_PAUSE)
                 return Outcome(digest_id, "release", error=self.auth_error)
             except SendGridRateLimited as error:
                 rate_waits += 1

@@ -212,6 +212,22 @@ def test_an_authentication_error_stops_the_run_and_leaves_everything_planned(db,
     assert fake.accepted == []
 
 
+def test_after_an_authentication_error_other_send_tasks_stop_before_claiming(db, fake, settings):
+    ids = planned_digests(6)
+    first_chunk, other_chunk = ids[:3], ids[3:]
+    settings.SENDGRID_API_KEY = "SG.revoked"
+    with pytest.raises(DigestSendingConfigurationError):
+        digests_send(digest_ids=first_chunk, policy=FAST, threads=1)
+    requests_so_far = fake.requests
+
+    with pytest.raises(DigestSendingConfigurationError, match="SENDGRID_API_KEY"):
+        digests_send(digest_ids=other_chunk, policy=FAST, threads=1)
+
+    assert fake.requests == requests_so_far  # the other chunk never called SendGrid
+    assert set(statuses().values()) == {"planned"}
+    assert not Digest.objects.filter(claimed_at__isnull=False).exists()
+
+
 def stuck(ids: list[int], *, minutes: int) -> None:
     Digest.objects.filter(id__in=ids).update(
         status="sending", claimed_at=timezone.now() - timedelta(minutes=minutes)
