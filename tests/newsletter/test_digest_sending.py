@@ -224,6 +224,7 @@ def test_after_an_authentication_error_other_send_tasks_stop_before_claiming(db,
         digests_send(digest_ids=other_chunk, policy=FAST, threads=1)
 
     assert fake.requests == requests_so_far  # the other chunk never called SendGrid
+    assert list(Digest.objects.filter(id__in=other_chunk).values_list("attempts", flat=True)) == [0, 0, 0]
     assert set(statuses().values()) == {"planned"}
     assert not Digest.objects.filter(claimed_at__isnull=False).exists()
 
