@@ -39,6 +39,7 @@ from newsletter import digest_selectors as selectors
 from newsletter import editions, matching
 from newsletter.digest_selectors import PaperRow, SubscriberRow
 from newsletter.matching import Match, PaperRecord, SubscriberRecord
+from newsletter.matching_service import news_day
 from newsletter.models import Digest, DigestItem
 
 logger = logging.getLogger(__name__)
@@ -231,7 +232,7 @@ def _paper_record(paper: PaperRow) -> PaperRecord:
         authors=tuple(paper.authors or ()),
         ai_keywords=tuple(paper.ai_keywords or ()),
         upvotes=paper.upvotes,
-        published=paper.published_at.date() if paper.published_at else None,
+        published=news_day(featured_on=paper.featured_on, published_at=paper.published_at),
     )
 
 

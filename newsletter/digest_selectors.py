@@ -6,7 +6,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from django.db.models import Max, Q
@@ -44,6 +44,7 @@ class PaperRow:
     ai_keywords: list
     upvotes: int
     published_at: datetime | None
+    featured_on: date | None
     first_seen_at: datetime
 
 
@@ -104,7 +105,15 @@ def papers_first_seen_after(*, since: datetime) -> list[PaperRow]:
     return [
         PaperRow(*values)
         for values in queryset.values_list(
-            "id", "title", "abstract", "authors", "ai_keywords", "upvotes", "published_at", "first_seen_at"
+            "id",
+            "title",
+            "abstract",
+            "authors",
+            "ai_keywords",
+            "upvotes",
+            "published_at",
+            "featured_on",
+            "first_seen_at",
         ).iterator(chunk_size=CHUNK)
     ]
 

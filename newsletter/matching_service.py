@@ -25,10 +25,16 @@ RECORD_FIELDS = (
 )
 
 
+def news_day(*, featured_on: dt.date | None, published_at: dt.datetime | None) -> dt.date | None:
+    """The day a paper was news, for recency: featured on Hugging Face, else published on arXiv.
+
+    A paper featured today may have been on arXiv for weeks; readers count it as today's news.
+    """
+    return featured_on or (published_at.date() if published_at else None)
+
+
 def paper_record_from_row(row: dict) -> PaperRecord:
-    """A PaperRecord keyed by the paper's database id; the day is when it was featured, else published."""
-    published_at = row["published_at"]
-    day = row["featured_on"] or (published_at.date() if published_at else None)
+    """A PaperRecord keyed by the paper's database id."""
     return PaperRecord(
         id=row["id"],
         title=row["title"],
@@ -36,7 +42,7 @@ def paper_record_from_row(row: dict) -> PaperRecord:
         authors=row["authors"] or (),
         ai_keywords=row["ai_keywords"] or (),
         upvotes=row["upvotes"],
-        published=day,
+        published=news_day(featured_on=row["featured_on"], published_at=row["published_at"]),
     )
 
 

@@ -287,3 +287,21 @@ def queued_messages() -> list[list[int]]:
         raw = client.lrange("celery", 0, -1)
     messages = [json.loads(item) for item in raw]
     return [json.loads(base64.b64decode(message["body"]))[0][0] for message in messages]
+
+
+def test_recency_counts_the_day_a_paper_was_featured_not_its_arxiv_date(db):
+    subscriber = make_subscriber("paris@example.com", interests=["diffusion"], papers_per_digest=2)
+    two_months_ago = NOW - timedelta(days=60)
+    arrived = NOW - timedelta(hours=3)
+    common = {"abstract": "A diffusion model.", "published_at": two_months_ago, "first_seen_at": arrived}
+    only_on_arxiv = Paper.objects.create(arxiv_id="2609.00001", title="Diffusion, old news", **common)
+    featured_today = Paper.objects.create(
+        arxiv_id="2609.00002", title="Diffusion, today's news", featured_on=NOW.date(), **common
+    )
+
+    plan()
+
+    ranked = list(
+        Digest.objects.get(subscriber=subscriber).items.order_by("rank").values_list("paper_id", flat=True)
+    )
+    assert ranked == [featured_today.id, only_on_arxiv.id]
