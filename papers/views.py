@@ -26,7 +26,8 @@ class BadPageError(Exception):
 
 
 def paper_list(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
+    # NUL cannot reach PostgreSQL (it would be a 500), and no one means to search for it.
+    query = request.GET.get("q", "").replace("\x00", "").strip()
     if query:
         return _search(request, query=query)
     return _day(request)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
+from config import embedded_redis
 from tests.conftest import ROOT
 
 
@@ -49,12 +53,47 @@ def test_missing_secret_key_without_debug_names_it():
         ("ARXIV_CATEGORIES", "cs.AI,not a category", "ARXIV_CATEGORIES: bad value(s) not a category"),
         ("SENDGRID_WEBHOOK_MAX_AGE", "-5", "SENDGRID_WEBHOOK_MAX_AGE='-5': expected a number of at least 0"),
         ("DATABASE_URL", "mysqlx://nowhere", "DATABASE_URL='mysqlx://nowhere'"),
+        ("LOG_LEVEL", "LOUD", "LOG_LEVEL='LOUD': expected one of DEBUG, INFO"),
+        ("DEFAULT_FROM_EMAIL", "Paperbox", "DEFAULT_FROM_EMAIL='Paperbox': expected an address"),
     ],
 )
 def test_bad_value_stops_startup_naming_the_variable(variable, value, expected):
     result = start_django(**{"DEBUG": "true", variable: value})
     assert result.returncode != 0
     assert expected in result.stderr
+
+
+def test_redis_url_on_a_unix_socket_serves_both_the_cache_and_the_celery_broker():
+    socket_dir = Path(tempfile.mkdtemp(prefix="pb-", dir="/tmp"))  # short: socket paths max ~100 bytes
+    server = embedded_redis.start(socket_dir / "redis.sock")
+    check = (
+        "import django; django.setup()\n"
+        "from django.core.cache import cache; cache.set('probe', 'cached')\n"
+        "from config.celery import app\n"
+        "with app.connection_for_write() as broker: broker.ensure_connection(max_retries=1)\n"
+        "print(cache.get('probe'), app.conf.broker_url)"
+    )
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", check],
+            cwd=ROOT,
+            env={
+                "PATH": "/usr/bin:/bin",
+                "DJANGO_SETTINGS_MODULE": "config.settings",
+                "PAPERBOX_VAR_DIR": "/tmp/pb-config-test",
+                "DEBUG": "true",
+                "REDIS_URL": f"unix://{socket_dir}/redis.sock",
+            },
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        shutil.rmtree(socket_dir, ignore_errors=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["cached", f"redis+socket://{socket_dir}/redis.sock"]
 
 
 def test_celery_worker_process_answers_on_the_broker(celery_worker_process):

@@ -19,6 +19,12 @@ OLD_STYLE_ID = re.compile(r"^[a-z-]+(\.[A-Z]{2})?/\d{7}$")
 VERSION_SUFFIX = re.compile(r"v\d+$")
 ID_PREFIXES = ("https://arxiv.org/abs/", "http://arxiv.org/abs/", "oai:arxiv.org:", "arxiv:")
 URL_MAX_LENGTH = 500  # the model's URLField max_length
+# PositiveIntegerField is a 32-bit integer column: a bigger "count" would fail the whole page's insert.
+COUNT_MAX = 2**31 - 1
+# PostgreSQL text and jsonb cannot hold NUL, UTF-8 cannot encode a lone surrogate (JSON allows
+# "\ud800"), and control characters are never meant in a title: one such string would otherwise
+# fail the whole page's transaction. Whitespace controls (tab, newline…) are collapsed, not dropped.
+UNSTORABLE_CHARACTERS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\ud800-\udfff]")
 
 ANNOUNCE_NEW = "new"
 ANNOUNCE_CROSS = "cross"
@@ -66,10 +72,11 @@ def normalize_arxiv_id(raw: str) -> str:
 
 
 def clean_text(value: Any) -> str:
-    """Collapse whitespace, so the same title from two sources compares equal."""
+    """Collapse whitespace and drop control characters, so the same title from two sources compares
+    equal and the database can store it."""
     if not isinstance(value, str):
         return ""
-    return " ".join(value.split())
+    return " ".join(UNSTORABLE_CHARACTERS.sub("", value).split())
 
 
 def clean_url(value: Any) -> str:
@@ -79,12 +86,14 @@ def clean_url(value: Any) -> str:
     value = value.strip()
     if not value.startswith(("https://", "http://")) or len(value) > URL_MAX_LENGTH:
         return ""
+    if UNSTORABLE_CHARACTERS.search(value):
+        return ""
     return value
 
 
 def count_or_none(value: Any) -> int | None:
-    """A non-negative count, or None when absent or not a count (bool is not a count)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    """A count the database can store, or None when absent or not a count (bool is not a count)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= COUNT_MAX:
         return None
     return value
 

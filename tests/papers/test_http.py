@@ -205,6 +205,15 @@ def test_redis_pacer_does_not_delay_other_hosts(sleep):
     assert sleep.calls == []
 
 
+def test_redis_pacer_without_redis_pauses_in_process_instead_of_failing(sleep, tmp_path):
+    pacer = RedisPacer(redis_url=f"unix://{tmp_path}/no-redis.sock", pause=lambda host: 0.05, sleep=sleep)
+
+    pacer.wait("arxiv.org")
+    pacer.wait("arxiv.org")
+
+    assert sleep.calls == [0.05, 0.05]
+
+
 def test_default_pause_is_longer_for_arxiv():
     assert default_pause("export.arxiv.org") == default_pause("arxiv.org") == 3.0
     assert default_pause("huggingface.co") == 1.0

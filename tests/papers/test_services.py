@@ -146,6 +146,27 @@ def test_papers_ingest_writes_nothing_when_one_record_has_a_bad_id():
     assert Paper.objects.count() == 0
 
 
+def test_papers_ingest_stores_a_page_with_garbled_strings_and_absurd_counts():
+    """One entry with NUL bytes, a lone surrogate and an out-of-range count must not sink the page."""
+    entries = hf_entries()[:2]
+    paper = entries[0]["paper"]
+    paper["title"] = "Beyond\u0000 Semantic \ud800Similarity"
+    paper["authors"][0]["name"] = "Zhuofeng\u0000 Li"
+    paper["ai_keywords"] = ["retrieval\u0000"]
+    paper["githubRepo"] = "https://github.com/x/y\u0000"
+    paper["upvotes"] = 10**12
+    body = json.dumps(entries).encode()
+
+    result = papers_ingest(records=parse_daily_papers(body, url="hf"), source="hf-api")
+
+    assert result == IngestResult(new=2)
+    stored_paper = stored("2605.05242")
+    assert stored_paper.title == "Beyond Semantic Similarity"
+    assert stored_paper.authors[0] == "Zhuofeng Li"
+    assert stored_paper.ai_keywords == ["retrieval"]
+    assert (stored_paper.github_repo, stored_paper.upvotes) == ("", 0)  # unknown, not wrong
+
+
 def test_papers_ingest_of_nothing_is_nothing(django_assert_num_queries):
     with django_assert_num_queries(0):
         assert papers_ingest(records=[], source="hf") == IngestResult()
@@ -157,7 +178,8 @@ def test_papers_ingest_uses_a_constant_number_of_queries(django_assert_max_num_q
     for entry in entries[:5]:
         entry["paper"]["upvotes"] += 1
 
-    # SAVEPOINT, SELECT … FOR UPDATE, INSERT (27 new), UPDATE (5 changed), RELEASE: not one per paper.
+    # SAVEPOINT, SELECT … FOR UPDATE, INSERT (27 new; a COPY on PostgreSQL, which this count does not
+    # see), UPDATE (5 changed), RELEASE: not one per paper.
     with django_assert_max_num_queries(5):
         result = papers_ingest(records=hf_records(entries), source="hf-api")
     assert result == IngestResult(new=27, updated=5, unchanged=5)
@@ -257,3 +279,40 @@ def test_papers_ingest_from_two_workers_at_once_counts_each_paper_once():
     assert Paper.objects.count() == 37
     assert sorted(result.new for result in results) == [0, 37]
     assert sum(result.unchanged for result in results) == 37
+
+
+@pytest.mark.django_db(transaction=True)
+def test_papers_ingest_of_overlapping_pages_in_opposite_orders_does_not_deadlock():
+    """Two workers inserting the same new ids in opposite orders would each wait for the other's
+    uncommitted row (a deadlock PostgreSQL kills) unless every ingest writes in id order."""
+    records = [
+        PaperRecord(arxiv_id=f"2605.{n:05d}", title=f"Paper {n}", source="hf", abstract="words " * 100)
+        for n in range(2000)
+    ]
+    for _ in range(3):
+        Paper.objects.all().delete()
+        start = threading.Barrier(2)
+        results: list[IngestResult] = []
+        errors: list[BaseException] = []
+
+        def ingest(page: list[PaperRecord], start=start, results=results, errors=errors) -> None:
+            try:
+                start.wait()
+                results.append(papers_ingest(records=page, source="hf"))
+            except BaseException as error:  # surfaced by the assertion below
+                errors.append(error)
+            finally:
+                connection.close()
+
+        threads = [
+            threading.Thread(target=ingest, args=(records,)),
+            threading.Thread(target=ingest, args=(records[::-1],)),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+
+        assert errors == []
+        assert sorted(result.new for result in results) == [0, 2000]
+        assert Paper.objects.count() == 2000

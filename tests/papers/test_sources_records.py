@@ -5,7 +5,7 @@ import json
 import pytest
 
 from papers.sources.errors import InvalidArxivId
-from papers.sources.records import PaperRecord, clean_url, count_or_none, normalize_arxiv_id
+from papers.sources.records import PaperRecord, clean_text, clean_url, count_or_none, normalize_arxiv_id
 
 
 @pytest.mark.parametrize(
@@ -38,6 +38,15 @@ def test_clean_url_drops_non_http_and_overlong_values():
     assert clean_url("javascript:alert(1)") == ""
     assert clean_url("https://x.org/" + "a" * 500) == ""
     assert clean_url(None) == ""
+    assert clean_url("https://github.com/a/b\x00") == ""  # PostgreSQL cannot store NUL
+
+
+def test_clean_text_collapses_whitespace_and_drops_what_the_database_cannot_store():
+    assert clean_text("  Deep\n\tlearning\x0bfor  all ") == "Deep learning for all"
+    assert clean_text("Ti\x00tle\x07 with\x1b controls\x7f") == "Title with controls"
+    assert clean_text("lone \ud800surrogate") == "lone surrogate"  # JSON allows it, UTF-8 does not
+    assert clean_text("Ünïcode — “quotes” 深度") == "Ünïcode — “quotes” 深度"
+    assert clean_text(None) == ""
 
 
 def test_count_or_none_accepts_only_non_negative_integers():
@@ -46,6 +55,8 @@ def test_count_or_none_accepts_only_non_negative_integers():
     assert count_or_none(-1) is None
     assert count_or_none(True) is None
     assert count_or_none("86") is None
+    assert count_or_none(2**31 - 1) == 2**31 - 1
+    assert count_or_none(2**31) is None  # would not fit the integer column
 
 
 def test_paper_record_to_dict_is_json_serializable():

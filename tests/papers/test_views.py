@@ -289,6 +289,15 @@ def test_search_bad_page_is_a_friendly_404(client, page):
     assert f"There is no page “{page}” of these results." in html
 
 
+def test_search_ignores_nul_characters_instead_of_failing(client):
+    make_paper(title="Transformer")
+
+    response = client.get("/papers/", {"q": "trans\x00former"})
+
+    assert response.status_code == 200
+    assert titles_in_order(response.content.decode()) == ["Transformer"]
+
+
 def test_search_without_results_says_so(client):
     make_paper(title="Transformer")
 
