@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -253,3 +253,17 @@ def _finish_run(run: FetchRun, **fields: Any) -> None:
     for name, value in fields.items():
         setattr(run, name, value)
     run.save(update_fields=list(fields))
+
+
+def fetch_runs_close_abandoned(*, older_than: timedelta, now: datetime | None = None) -> int:
+    """Mark runs still `running` long after any task could be as failed: their worker died.
+
+    The task itself is redelivered (acks_late) and records a run of its own; this only keeps the
+    admin from showing a dead run as running forever.
+    """
+    now = now or timezone.now()
+    return FetchRun.objects.filter(status=FetchRun.Status.RUNNING, started_at__lt=now - older_than).update(
+        status=FetchRun.Status.FAILED,
+        finished_at=now,
+        error="Abandoned: the worker running this fetch stopped before finishing (killed or restarted).",
+    )

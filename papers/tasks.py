@@ -14,7 +14,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from papers.services import fetch_jobs, papers_fetch
+from papers.services import fetch_jobs, fetch_runs_close_abandoned, papers_fetch
 from papers.sources.errors import SourceError, TransientFetchError
 
 logger = logging.getLogger(__name__)
@@ -23,6 +23,8 @@ logger = logging.getLogger(__name__)
 @shared_task(name="papers.tasks.fetch_latest", acks_late=True, reject_on_worker_lost=True)
 def fetch_latest(days_back: int = 0) -> int:
     """Queue one fetch per configured source (and arXiv category) for today minus `days_back`."""
+    # Well past the hard time limit: a run still `running` then has lost its worker.
+    fetch_runs_close_abandoned(older_than=dt.timedelta(seconds=3 * settings.CELERY_TASK_TIME_LIMIT))
     day = timezone.now().date() - dt.timedelta(days=days_back)
     jobs = fetch_jobs(
         sources=settings.PAPER_SOURCES, categories=settings.ARXIV_CATEGORIES, dated_only=days_back > 0

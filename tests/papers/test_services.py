@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
 from django.db import connection
+from django.utils import timezone
 
 from papers.http import FetchClient, RedisPacer
 from papers.models import FetchRun, Paper
-from papers.services import IngestResult, papers_fetch, papers_ingest
+from papers.services import IngestResult, fetch_runs_close_abandoned, papers_fetch, papers_ingest
 from papers.sources.arxiv_rss import parse_feed
 from papers.sources.errors import FetchError, InvalidArxivId, ParseError
 from papers.sources.hf_api import parse_daily_papers
@@ -316,3 +317,24 @@ def test_papers_ingest_of_overlapping_pages_in_opposite_orders_does_not_deadlock
         assert errors == []
         assert sorted(result.new for result in results) == [0, 2000]
         assert Paper.objects.count() == 2000
+
+
+@pytest.mark.django_db
+def test_runs_abandoned_by_a_dead_worker_are_closed_as_failed():
+    now = timezone.now()
+    dead = FetchRun.objects.create(source="hf", target="2026-05-08", started_at=now - timedelta(hours=2))
+    live = FetchRun.objects.create(source="hf", target="2026-05-09", started_at=now - timedelta(minutes=5))
+    done = FetchRun.objects.create(
+        source="hf",
+        target="2026-05-07",
+        started_at=now - timedelta(hours=3),
+        status=FetchRun.Status.SUCCEEDED,
+    )
+
+    assert fetch_runs_close_abandoned(older_than=timedelta(minutes=30), now=now) == 1
+
+    dead.refresh_from_db()
+    assert dead.status == FetchRun.Status.FAILED
+    assert "Abandoned" in dead.error and dead.finished_at == now
+    assert FetchRun.objects.get(id=live.id).status == FetchRun.Status.RUNNING
+    assert FetchRun.objects.get(id=done.id).status == FetchRun.Status.SUCCEEDED
