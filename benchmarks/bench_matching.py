@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from itertools import pairwise
+from itertools import islice, pairwise
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +30,13 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from newsletter.matching import PaperRecord, SubscriberRecord, parse_interest, plan_digests  # noqa: E402
+from newsletter.matching import (  # noqa: E402
+    DigestPlan,
+    PaperRecord,
+    SubscriberRecord,
+    parse_interest,
+    plan_digests,
+)
 from newsletter.matching.index import PaperIndex, match_interests  # noqa: E402
 from newsletter.matching.records import load_papers  # noqa: E402
 from newsletter.matching.reference import reference_plan  # noqa: E402
@@ -269,6 +275,9 @@ def main() -> None:
     parser.add_argument("--papers", type=int, default=1_000)
     parser.add_argument("--check", type=int, default=10_000, help="subscribers checked against the reference")
     parser.add_argument("--naive-sample", type=int, default=100)
+    parser.add_argument(
+        "--read", type=int, default=1_000_000, help="digests read through plan.items() (all by default)"
+    )
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
 
@@ -303,6 +312,7 @@ def main() -> None:
     reading = time.perf_counter() - started
     print(f"\nreading digests (Match objects, built lazily): {len(read):,} digests in {reading:.2f} s")
     print(f"  subscribers with a digest: {len(plan):,} of {len(subscribers):,}")
+    print_bulk_read(plan, args.read)
     example = next(iter(read.items()), None)
     if example:
         print(f"  e.g. subscriber {example[0]}: {example[1][0]}")
@@ -318,6 +328,23 @@ def main() -> None:
     )
 
 
+def print_bulk_read(plan: DigestPlan, count: int) -> None:
+    """Every planned subscriber's Matches through plan.items(), as the digest planner reads them.
+
+    Each list is dropped once counted: holding ten million Matches would measure memory, not reading.
+    """
+    started = time.perf_counter()
+    digests = matches = 0
+    for _, digest in islice(plan.items(), count):
+        digests += 1
+        matches += len(digest)
+    elapsed = time.perf_counter() - started
+    print(
+        f"  all through plan.items(): {digests:,} digests ({matches:,} Matches) in {elapsed:.2f} s, "
+        f"{digests / max(elapsed, 1e-9):,.0f} digests/s"
+    )
+
+
 def print_plan(stats: dict, whole: float, rss_before: int, peak: int) -> None:
     print("\nplan_digests")
     print(
@@ -327,7 +354,8 @@ def print_plan(stats: dict, whole: float, rss_before: int, peak: int) -> None:
     )
     print(
         f"  interest x paper matches {stats['interest_paper_matches']:,}; subscriber x paper candidates "
-        f"{stats['candidate_pairs']:,}; already sent removed {stats['already_sent_removed']:,}; "
+        f"scored (after pruning) {stats['candidate_pairs']:,}; already sent removed among them "
+        f"{stats['already_sent_removed']:,}; "
         f"kept {stats['kept_pairs']:,}"
     )
     compile_index = stats["seconds_compile"] + stats["seconds_index_papers"]

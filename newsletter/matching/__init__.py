@@ -3,6 +3,7 @@
 parse_interest("diffusion video OR audio")      # -> Query, or InterestSyntaxError
 canonical_interest("LLMs  agents")             # -> "(and agent llm)", the dedup key
 plan_digests(subscribers, papers)              # -> {subscriber_id: [Match, ...]} best first
+plan.items()                                   # every (subscriber_id, [Match, ...]), built in batches
 """
 
 from __future__ import annotations

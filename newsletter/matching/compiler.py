@@ -69,9 +69,12 @@ def _compile_cached(text: str) -> Node:
 
 def compile_item(item: Item, fields: int) -> Node:
     if isinstance(item, Word):
-        return _leaf(nz.query_slots(item.text, prefix=item.prefix), fields)
+        return _word(item.text, item.prefix, fields)
     if isinstance(item, Phrase):
-        return _phrase(item, fields)
+        leaf = _phrase(item.text, fields)
+        if leaf is None:
+            raise InterestSyntaxError("empty phrase", item.position, "words between the quotes")
+        return leaf
     if isinstance(item, Fielded):
         return compile_item(item.item, _FIELD_MASKS[item.field])
     if isinstance(item, AnyOf):
@@ -81,13 +84,22 @@ def compile_item(item: Item, fields: int) -> Node:
     )
 
 
-def _phrase(item: Phrase, fields: int) -> Node:
+# Words and phrases recur across many interests (a run has far fewer distinct leaves than interests):
+# normalizing each once makes compiling cost follow distinct words rather than interests.
+@lru_cache(maxsize=65536)
+def _word(text: str, prefix: bool, fields: int) -> Leaf:
+    return _leaf(nz.query_slots(text, prefix=prefix), fields)
+
+
+@lru_cache(maxsize=65536)
+def _phrase(text: str, fields: int) -> Leaf | None:
+    """The phrase's leaf, or None when it holds no word."""
     slots: list[nz.Slot] = []
-    for chunk in item.text.split():
+    for chunk in text.split():
         prefix = chunk.endswith("*") and len(chunk) > 1 and chunk[-2].isalnum()
         slots.extend(nz.query_slots(chunk[:-1] if prefix else chunk, prefix=prefix))
     if not slots:
-        raise InterestSyntaxError("empty phrase", item.position, "words between the quotes")
+        return None
     acronym = nz.acronym_slot_for_phrase(slots)
     return _leaf([acronym] if acronym else slots, fields)
 

@@ -79,7 +79,7 @@ def _evaluate_leaf(leaf: Leaf, paper: TokenizedPaper) -> Hit | None:
     }
     for start in sorted(starts):
         field = nz.field_of(start)
-        for path in _slots_from(leaf.slots, 0, start, paper.by_start):
+        for path in slot_paths(leaf.slots, 0, start, paper.by_start):
             weight = max(weight, nz.FIELD_WEIGHTS[field])
             tokens.extend(path)
     return Hit(weight, tuple(tokens)) if tokens else None
@@ -95,16 +95,16 @@ def _alternative_possible(atoms: tuple[str, ...], paper: TokenizedPaper) -> bool
     return True
 
 
-def _slots_from(
+def slot_paths(
     slots: tuple[nz.Slot, ...], i: int, position: int, by_start: dict[int, list[nz.Token]]
 ) -> list[list[nz.Token]]:
-    """Every token path matching slots[i:] from `position`."""
+    """Every token path matching slots[i:] from `position` (explain.py walks leaves with it too)."""
     if i == len(slots):
         return [[]]
     paths = []
     for alternative in slots[i]:
         for head in _atoms_from(alternative, 0, position, by_start):
-            for rest in _slots_from(slots, i + 1, head[-1].end, by_start):
+            for rest in slot_paths(slots, i + 1, head[-1].end, by_start):
                 paths.append(head + rest)
     return paths
 

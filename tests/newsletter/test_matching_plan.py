@@ -122,3 +122,44 @@ def test_plan_on_the_corpus_equals_the_reference_for_many_readers():
     assert dict(plan_digests(readers, CORPUS, already_sent=sent, today=TODAY)) == reference_plan(
         readers, CORPUS, already_sent=sent, today=TODAY
     )
+
+
+def test_a_paper_several_interests_match_makes_the_cut_though_no_single_interest_ranks_it_first():
+    # Alone, "alpha" ranks paper 1 first and "beta" paper 2; together both lift paper 3 above them.
+    papers = [
+        paper(1, "Alpha", upvotes=1000),
+        paper(2, "Beta", upvotes=1000),
+        paper(3, "Alpha beta", upvotes=100),
+    ]
+    readers = [
+        SubscriberRecord(id=1, interests=["alpha", "beta"], top_k=1),
+        SubscriberRecord(id=2, interests=["alpha"], top_k=1),
+    ]
+    plan = plan_digests(readers, papers, already_sent=[(2, 1)], today=TODAY)
+    assert [m.paper_id for m in plan[1]] == [3]
+    assert plan[1][0].interests == ["alpha", "beta"]
+    assert [m.paper_id for m in plan[2]] == [3]  # the next of "alpha" once paper 1 was sent
+    assert dict(plan) == reference_plan(readers, papers, already_sent=[(2, 1)], today=TODAY)
+
+
+def test_items_reads_every_digest_as_lookups_do_in_any_order():
+    topics = ["diffusion", "LLMs", "speech OR audio", '"gaussian splatting"', "quantiz*", "RL -robot*"]
+    readers = [
+        SubscriberRecord(id=n, interests=[topics[n % 6], topics[(n * 5) % 6]], top_k=3) for n in range(30)
+    ]
+    plan = plan_digests(readers, CORPUS, today=TODAY)
+    expected = reference_plan(readers, CORPUS, today=TODAY)
+    assert dict(plan.items()) == expected
+    assert list(plan.values()) == list(expected.values())
+    assert {n: plan[n] for n in reversed(list(plan))} == expected  # against the read-ahead's order
+
+
+def test_every_read_gives_lists_of_its_own():
+    papers = [paper(1, "Splatting"), paper(2, "Splatting")]
+    plan = plan_digests([SubscriberRecord(id=1, interests=["splatting"])], papers, today=TODAY)
+    first = plan[1]
+    first[0].terms.append("changed")
+    first[0].interests.clear()
+    assert plan[1][0].terms == ["Splatting"]
+    assert plan[1][0].interests == ["splatting"]
+    assert first[1].terms == ["Splatting"]
