@@ -216,11 +216,12 @@ def _match(
     matches: dict[int, list[Match]] = {}
     for start, subscribers in groups.items():
         if start < len(records):
-            matches.update(
-                matching.plan_digests(
-                    subscribers, records[start:], already_sent=already_sent, today=now.date()
-                )
+            plan = matching.plan_digests(
+                subscribers, records[start:], already_sent=already_sent, today=now.date()
             )
+            matches.update(
+                plan.items()
+            )  # items() builds the Match lists in batches: the fast way to read all
     return matches
 
 
