@@ -19,9 +19,11 @@ class SubscriberStatus(models.TextChoices):
     BOUNCED = "bounced"
     COMPLAINED = "complained"
 
+
 class Frequency(models.TextChoices):
     DAILY = "daily"
     WEEKLY = "weekly"
+
 
 class Weekday(models.IntegerChoices):
     MONDAY = 0
@@ -68,8 +70,12 @@ class Subscriber(models.Model):
             models.CheckConstraint(
                 condition=Q(frequency__in=Frequency.values), name="subscriber_frequency_valid"
             ),
-            models.CheckConstraint(condition=Q(weekday__gte=0, weekday__lte=6), name="subscriber_weekday_range"),
-            models.CheckConstraint(condition=Q(send_hour__gte=0, send_hour__lte=23), name="subscriber_hour_range"),
+            models.CheckConstraint(
+                condition=Q(weekday__gte=0, weekday__lte=6), name="subscriber_weekday_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(send_hour__gte=0, send_hour__lte=23), name="subscriber_hour_range"
+            ),
             models.CheckConstraint(
                 condition=Q(papers_per_digest__gte=1, papers_per_digest__lte=50),
                 name="subscriber_papers_per_digest_range",
@@ -78,7 +84,9 @@ class Subscriber(models.Model):
                 condition=Q(confirmed_at__isnull=True) | Q(confirmed_at__gte=F("created_at")),
                 name="subscriber_confirmed_after_created",
             ),
-            models.CheckConstraint(condition=Q(token_version__gte=1), name="subscriber_token_version_positive"),
+            models.CheckConstraint(
+                condition=Q(token_version__gte=1), name="subscriber_token_version_positive"
+            ),
         ]
         indexes = [
             # The planner: active subscribers due at an hour.
@@ -102,7 +110,9 @@ class Interest(models.Model):
     class Meta:
         ordering = ["subscriber_id", "position"]
         constraints = [
-            models.UniqueConstraint(fields=["subscriber", "canonical"], name="interest_unique_per_subscriber"),
+            models.UniqueConstraint(
+                fields=["subscriber", "canonical"], name="interest_unique_per_subscriber"
+            ),
             models.CheckConstraint(condition=~Q(text=""), name="interest_text_not_empty"),
         ]
 
@@ -159,9 +169,7 @@ class Digest(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(fields=["subscriber", "edition"], name="digest_unique_per_edition"),
-            models.CheckConstraint(
-                condition=Q(status__in=DigestStatus.values), name="digest_status_valid"
-            ),
+            models.CheckConstraint(condition=Q(status__in=DigestStatus.values), name="digest_status_valid"),
         ]
         indexes = [
             models.Index(fields=["status", "claimed_at"], name="digest_status_claimed_idx"),
@@ -185,7 +193,9 @@ class DigestItem(models.Model):
     class Meta:
         ordering = ["digest_id", "rank"]
         constraints = [
-            models.UniqueConstraint(fields=["subscriber", "paper"], name="digestitem_paper_once_per_subscriber"),
+            models.UniqueConstraint(
+                fields=["subscriber", "paper"], name="digestitem_paper_once_per_subscriber"
+            ),
             models.UniqueConstraint(fields=["digest", "rank"], name="digestitem_rank_unique"),
         ]
 
@@ -201,7 +211,9 @@ class DeliveryEvent(models.Model):
     email = models.EmailField(max_length=254, blank=True)
     timestamp = models.DateTimeField()
     reason = models.TextField(blank=True)
-    digest = models.ForeignKey(Digest, on_delete=models.SET_NULL, null=True, blank=True, related_name="events")
+    digest = models.ForeignKey(
+        Digest, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
     subscriber = models.ForeignKey(
         Subscriber, on_delete=models.SET_NULL, null=True, blank=True, related_name="delivery_events"
     )
