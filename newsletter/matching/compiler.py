@@ -127,6 +127,8 @@ def make_or(children: list[Node]) -> Node:
 
 
 def make_and(required: list[Node], excluded: list[Node]) -> Node:
+    if len(required) == 1 and not excluded and not isinstance(required[0], And):
+        return required[0]  # what the general case gives, for the commonest interest: one item alone
     needed: dict[str, Node] = {}
     banned: dict[str, Node] = {n.key: n for n in excluded}
     for child in required:

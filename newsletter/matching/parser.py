@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 FIELDS = ("title", "abstract", "author")
-_FIELD_PREFIX = re.compile(r"(title|abstract|author):", re.IGNORECASE)
 _HAS_WORD = re.compile(r"[^\W_]")
 _SPACES = re.compile(r"\s*")
-_CHUNK = re.compile(r'[^\s()"]+')
+# One lexeme after optional spaces, as a reader takes them: a special character, a quoted phrase, a field
+# prefix, or a chunk (a run of anything else: `OR`, a word, or punctuation alone). One regex match per
+# lexeme keeps lexing cheap: a run compiles tens of thousands of distinct interests.
+_LEXEME = re.compile(r'\s*(?:([()-])|"([^"]*)"|((?i:title|abstract|author)):|([^\s()"]+))')
+_SPECIAL, _PHRASE, _FIELD, _CHUNK = 1, 2, 3, 4  # _LEXEME's groups
 # Deeper nesting than any person types; the limit keeps recursion far from Python's own.
 MAX_DEPTH = 32
 
@@ -70,8 +74,7 @@ class AllOf:
 Item = Word | Phrase | Fielded | AnyOf | AllOf
 
 
-@dataclass(frozen=True, slots=True)
-class _Lexeme:
+class _Lexeme(NamedTuple):  # a tuple: made for every lexeme of every interest, so cheap to make
     kind: str  # "(", ")", "-", "OR", "field", "phrase", "word"
     text: str
     start: int
@@ -88,39 +91,32 @@ def parse_syntax(text: str) -> AllOf:
 
 def _lex(text: str) -> list[_Lexeme]:
     lexemes: list[_Lexeme] = []
-    i = _SPACES.match(text).end()
-    while i < len(text):
-        c = text[i]
-        if c in "()-":
-            lexemes.append(_Lexeme(c, c, i, i + 1))
-            i += 1
-        elif c == '"':
-            close = text.find('"', i + 1)
-            if close < 0:
-                raise InterestSyntaxError("unclosed quote", i, "a closing quote")
-            lexemes.append(_Lexeme("phrase", text[i + 1 : close], i, close + 1))
-            i = close + 1
+    i = 0
+    while (found := _LEXEME.match(text, i)) is not None:
+        i = found.end()
+        group = found.lastindex
+        if group == _SPECIAL:
+            lexemes.append(_Lexeme(found[group], found[group], i - 1, i))
+        elif group == _PHRASE:
+            lexemes.append(_Lexeme("phrase", found[group], found.start(group) - 1, i))
+        elif group == _FIELD:
+            lexemes.append(_Lexeme("field", found[group].lower(), found.start(group), i))
         else:
-            i = _lex_chunk(text, i, lexemes)
-        i = _SPACES.match(text, i).end()
+            _add_chunk(found[group], found.start(group), lexemes)
+    # Every character can start a lexeme except a quote without its closing one.
+    stopped = _SPACES.match(text, i).end()
+    if stopped < len(text):
+        raise InterestSyntaxError("unclosed quote", stopped, "a closing quote")
     return lexemes
 
 
-def _lex_chunk(text: str, i: int, lexemes: list[_Lexeme]) -> int:
-    """A run of non-space, non-special characters: a field prefix, `OR` or a word."""
-    field = _FIELD_PREFIX.match(text, i)
-    if field:
-        lexemes.append(_Lexeme("field", field.group(1).lower(), i, field.end()))
-        return field.end()
-    end = _CHUNK.match(text, i).end()
-    chunk = text[i:end]
+def _add_chunk(chunk: str, start: int, lexemes: list[_Lexeme]) -> None:
     if chunk == "OR":
-        lexemes.append(_Lexeme("OR", chunk, i, end))
+        lexemes.append(_Lexeme("OR", chunk, start, start + 2))
     elif _HAS_WORD.search(chunk):
-        _check_star(chunk, i)
-        lexemes.append(_Lexeme("word", chunk, i, end))
+        _check_star(chunk, start)
+        lexemes.append(_Lexeme("word", chunk, start, start + len(chunk)))
     # Punctuation alone (`&`, `:`) carries no word: it is skipped like a space.
-    return end
 
 
 def _check_star(chunk: str, start: int) -> None:

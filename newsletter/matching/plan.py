@@ -129,11 +129,10 @@ def _distinct_interests(subscribers: list[SubscriberRecord], stats: dict[str, An
 
 def _row_pointers(valid: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """CSR row pointers counting only valid entries, rows of `lengths` entries each."""
-    cumulative = np.zeros(len(valid) + 1, dtype=np.int64)
-    np.cumsum(valid, out=cumulative[1:])
     ends = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=ends[1:])
-    return cumulative[ends]
+    # Invalid entries are rare: subtract, at each row end, how many come before it (not a pass per entry).
+    return ends - np.searchsorted(np.flatnonzero(~valid), ends)
 
 
 def _compile_texts(texts: Iterable[str]) -> tuple[dict[str, int], list[Node]]:
@@ -159,16 +158,34 @@ def _sent_codes(
     already_sent: SentPairs, subscribers: list[SubscriberRecord], papers: list[PaperRecord]
 ) -> np.ndarray | None:
     """Already-sent pairs of this batch as sorted `row * n_papers + column` codes (None when none)."""
-    if isinstance(already_sent, tuple) and len(already_sent) == 2 and isinstance(already_sent[0], np.ndarray):
-        pairs: Iterable[tuple[int, PaperId]] = zip(
-            already_sent[0].tolist(), already_sent[1].tolist(), strict=True
-        )
-    else:
-        pairs = already_sent
+    subscriber_ids, paper_ids = _sent_pairs(already_sent)
     paper_column = {p.id: n for n, p in enumerate(papers)}
-    relevant = [(s, paper_column[p]) for s, p in pairs if p in paper_column]
-    if not relevant:
-        return None
-    subscriber_row = {s.id: n for n, s in enumerate(subscribers)}
-    codes = [subscriber_row[s] * len(papers) + column for s, column in relevant if s in subscriber_row]
-    return np.unique(np.array(codes, dtype=np.int64)) if codes else None
+    columns = np.fromiter((paper_column.get(p, -1) for p in paper_ids), dtype=np.int64, count=len(paper_ids))
+    if not (columns >= 0).any():
+        return None  # nothing sent from this batch: no need to look subscribers up
+    rows = _subscriber_rows(subscribers, subscriber_ids)
+    known = (columns >= 0) & (rows >= 0)
+    return np.unique(rows[known] * len(papers) + columns[known]) if known.any() else None
+
+
+def _sent_pairs(already_sent: SentPairs) -> tuple[np.ndarray, list[PaperId]]:
+    """(subscriber ids as an array, paper ids as a list) of the already-sent pairs."""
+    if isinstance(already_sent, tuple) and len(already_sent) == 2 and isinstance(already_sent[0], np.ndarray):
+        return already_sent[0].astype(np.int64), already_sent[1].tolist()
+    pairs = list(already_sent)
+    return np.array([s for s, _ in pairs], dtype=np.int64), [p for _, p in pairs]
+
+
+def _subscriber_rows(subscribers: list[SubscriberRecord], ids: np.ndarray) -> np.ndarray:
+    """Row of each of `ids` in `subscribers` (the last row when an id repeats), -1 when absent.
+
+    A sorted search rather than an id -> row dict: a dict of a million subscribers costs more than the
+    lookups it serves (subscribers usually come ordered by id, which the stable sort finds quickly).
+    """
+    if not subscribers:
+        return np.full(len(ids), -1, dtype=np.int64)
+    all_ids = np.fromiter((s.id for s in subscribers), dtype=np.int64, count=len(subscribers))
+    order = np.argsort(all_ids, kind="stable")
+    at = np.searchsorted(all_ids[order], ids, side="right") - 1  # the last of equal ids
+    rows = order[np.maximum(at, 0)]
+    return np.where((at >= 0) & (all_ids[rows] == ids), rows, -1)
