@@ -50,19 +50,9 @@ def build_message(
     return message
 
 
-def send(
-    name: str,
-    *,
-    to: str,
-    context: dict[str, Any],
-    headers: dict[str, str] | None = None,
-    categories: Iterable[str] = (),
-    custom_args: dict[str, str] | None = None,
-) -> int:
-    message = build_message(
-        name, to=to, context=context, headers=headers, categories=categories, custom_args=custom_args
-    )
-    return message.send()
+def send(name: str, **message_options: Any) -> int:
+    """Build the message with `build_message` (same keyword arguments) and send it."""
+    return build_message(name, **message_options).send()
 
 
 def unsubscribe_mailto() -> str:

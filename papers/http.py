@@ -15,7 +15,6 @@ Delays go through the injectable `sleep`, so tests run the real code with small 
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import random
 import time
@@ -29,6 +28,7 @@ import redis
 import requests
 from django.conf import settings
 
+from papers.sources.decoding import rfc2822_datetime
 from papers.sources.errors import (
     ConnectionFailed,
     FetchError,
@@ -226,10 +226,7 @@ def retry_after_seconds(value: str | None, *, now: datetime) -> float | None:
     value = value.strip()
     if value.isdigit():
         return float(value)
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    moment = rfc2822_datetime(value)
+    if moment is None:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
     return max(0.0, (moment - now).total_seconds())

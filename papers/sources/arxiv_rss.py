@@ -6,12 +6,12 @@ Each item says its `arxiv:announce_type`: new and cross-lists are kept, replacem
 
 from __future__ import annotations
 
-import email.utils
 import re
 from datetime import UTC
 
 from lxml import etree
 
+from papers.sources.decoding import rfc2822_datetime
 from papers.sources.errors import InvalidArxivId, ParseError
 from papers.sources.records import (
     ANNOUNCE_CROSS,
@@ -86,12 +86,5 @@ def _authors(creators: str) -> list[str]:
 
 
 def _rfc2822_to_iso(value: str | None) -> str | None:
-    if not value:
-        return None
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat()
+    moment = rfc2822_datetime(value)
+    return moment.astimezone(UTC).isoformat() if moment else None

@@ -1,7 +1,8 @@
-"""Turning response bytes into text or JSON, with errors that name the URL and the spot."""
+"""Turning response bytes into text, JSON and dates, with errors that name the URL and the spot."""
 
 from __future__ import annotations
 
+import email.utils
 import json
 from datetime import UTC, date, datetime
 from typing import Any
@@ -48,3 +49,17 @@ def iso_day(value: Any) -> str | None:
 
 def midnight_utc(day: date) -> str:
     return datetime(day.year, day.month, day.day, tzinfo=UTC).isoformat()
+
+
+def rfc2822_datetime(value: str | None) -> datetime | None:
+    """An RFC 2822 date (RSS `pubDate`, HTTP `Retry-After`) as an aware datetime; None if unreadable.
+
+    A date without a zone is taken as UTC, which is what both formats mean by it.
+    """
+    if not value:
+        return None
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
