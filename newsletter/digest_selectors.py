@@ -130,35 +130,49 @@ def digests_with_subscribers(*, digest_ids: list[int]) -> list[Digest]:
     return list(Digest.objects.filter(id__in=digest_ids).select_related("subscriber").order_by("id"))
 
 
-def items_with_papers(*, digest_ids: list[int]) -> dict[int, list[DigestItem]]:
-    """Two queries: the items of these digests by rank, then each distinct paper once.
+# What the digest email shows of a paper (see digest_rendering); the rest is not loaded.
+RENDERED_PAPER_FIELDS = (
+    "arxiv_id",
+    "title",
+    "abstract",
+    "authors",
+    "upvotes",
+    "ai_summary",
+    "github_repo",
+    "project_page",
+)
+
+
+def item_views_by_digest(*, digest_ids: list[int]) -> dict[int, list[ItemView]]:
+    """Two queries: the items of these digests by rank (as plain rows), then each distinct paper once.
 
     A chunk of 200 digests shares most of its papers; joining them in would send each paper's
-    abstract over the wire once per item instead of once per chunk.
+    abstract over the wire once per item instead of once per chunk. Items stay plain tuples: building
+    a model instance for each of a chunk's thousands of items costs more than rendering them.
     """
-    items: dict[int, list[DigestItem]] = defaultdict(list)
-    rows = list(DigestItem.objects.filter(digest_id__in=digest_ids).order_by("digest_id", "rank"))
-    papers = Paper.objects.in_bulk({item.paper_id for item in rows})
-    for item in rows:
-        item.paper = papers[item.paper_id]
-        items[item.digest_id].append(item)
-    return items
+    rows = list(
+        DigestItem.objects.filter(digest_id__in=digest_ids)
+        .order_by("digest_id", "rank")
+        .values_list("digest_id", "paper_id", "matched_interests", "matched_terms")
+    )
+    papers = Paper.objects.only(*RENDERED_PAPER_FIELDS).in_bulk({paper_id for _, paper_id, _, _ in rows})
+    views: dict[int, list[ItemView]] = defaultdict(list)
+    for digest_id, paper_id, interests, terms in rows:
+        views[digest_id].append(ItemView(paper=papers[paper_id], interests=interests, terms=terms))
+    return views
 
 
 def digest_views(*, digest_ids: list[int]) -> list[DigestView]:
     """Three queries for any number of digests: digests+subscribers, items, papers."""
     digests = digests_with_subscribers(digest_ids=digest_ids)
-    items = items_with_papers(digest_ids=[digest.id for digest in digests])
+    items = item_views_by_digest(digest_ids=[digest.id for digest in digests])
     return [
         DigestView(
             subscriber=digest.subscriber,
             edition=digest.edition,
             frequency=digest.subscriber.frequency,
             digest_id=digest.id,
-            items=[
-                ItemView(paper=item.paper, interests=item.matched_interests, terms=item.matched_terms)
-                for item in items.get(digest.id, [])
-            ],
+            items=items.get(digest.id, []),
         )
         for digest in digests
     ]
