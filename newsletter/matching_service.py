@@ -9,12 +9,11 @@ from dataclasses import dataclass
 from django.db.models import Q
 from django.utils import timezone
 
-from newsletter.matching import Match, PaperRecord, match_papers, parse_interest
+from newsletter.matching import PaperRecord, match_papers
 from papers.models import Paper
 
 RECORD_FIELDS = (
     "id",
-    "arxiv_id",
     "title",
     "abstract",
     "authors",
@@ -54,13 +53,6 @@ def paper_records_since(*, since: dt.date | None) -> list[PaperRecord]:
         papers = papers.filter(Q(featured_on__gte=since) | Q(published_at__gte=start))
     rows = papers.order_by().values(*RECORD_FIELDS).iterator(chunk_size=2000)
     return [paper_record_from_row(row) for row in rows]
-
-
-def papers_matching(*, interests: list[str], since: dt.date | None) -> list[Match]:
-    """Papers from the database matching any of `interests`, best first."""
-    for text in interests:
-        parse_interest(text)  # raise the positioned syntax error before loading anything
-    return match_papers(interests, paper_records_since(since=since), today=timezone.localdate())
 
 
 @dataclass(frozen=True)
