@@ -46,11 +46,11 @@ from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from newsletter import emails  # noqa: E402
-from newsletter.digest_planning import SEND_CHUNK, digests_plan  # noqa: E402
-from newsletter.digest_rendering import DigestRenderer  # noqa: E402
-from newsletter.digest_selectors import digest_views  # noqa: E402
-from newsletter.digest_sending import digests_send  # noqa: E402
+from newsletter import mail  # noqa: E402
+from newsletter.digests.planning import digests_plan  # noqa: E402
+from newsletter.digests.rendering import DigestRenderer  # noqa: E402
+from newsletter.digests.selectors import digest_views  # noqa: E402
+from newsletter.digests.sending import SEND_CHUNK, digests_send  # noqa: E402
 from newsletter.matching import canonical_interest  # noqa: E402
 from newsletter.models import Digest, DigestItem, Interest, Subscriber  # noqa: E402
 from papers.models import Paper  # noqa: E402
@@ -122,7 +122,7 @@ def baseline_send(digest_ids: list[int]) -> float:
         items = list(DigestItem.objects.filter(digest=digest).select_related("paper").order_by("rank"))
         [view] = [v for v in digest_views(digest_ids=[digest.id])]  # same data, no reuse across digests
         context = DigestRenderer().context(view)
-        message = emails.build_message(
+        message = mail.build_message(
             "digest", to=digest.subscriber.email, context=context, headers={"List-Unsubscribe": "<x>"}
         )
         message.send()
@@ -169,7 +169,7 @@ def main() -> None:
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
         with FakeSendGrid(api_key="SG.bench", validate=False, keep_bodies=False) as fake:
-            settings.EMAIL_BACKEND = "newsletter.sendgrid_backend.SendGridBackend"
+            settings.EMAIL_BACKEND = "newsletter.delivery.sendgrid.SendGridBackend"
             settings.SENDGRID_API_KEY, settings.SENDGRID_API_HOST = fake.api_key, fake.url
             run(options, fake)
     finally:
@@ -184,7 +184,7 @@ def run(options: argparse.Namespace, fake: FakeSendGrid) -> None:
     print(f"  data created in {time.perf_counter() - t0:.1f}s")
 
     started = time.perf_counter()
-    report = digests_plan(force=True, enqueue=False)
+    report = digests_plan(force=True)
     plan_seconds = time.perf_counter() - started
     ids = sorted(report.planned_ids)
     print(

@@ -36,7 +36,7 @@ SITE_URL = env_url("SITE_URL", "http://localhost:8000", schemes={"http", "https"
 CSRF_TRUSTED_ORIGINS = [SITE_URL]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.admin_apps.PaperboxAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -158,11 +158,11 @@ SENDGRID_WEBHOOK_PUBLIC_KEY = env_str("SENDGRID_WEBHOOK_PUBLIC_KEY")
 SENDGRID_WEBHOOK_MAX_AGE = env_int("SENDGRID_WEBHOOK_MAX_AGE", 600, minimum=0)
 OUTBOX_DIR = VAR_DIR / "outbox"
 if SENDGRID_API_KEY:
-    EMAIL_BACKEND = "newsletter.sendgrid_backend.SendGridBackend"
+    EMAIL_BACKEND = "newsletter.delivery.sendgrid.SendGridBackend"
 else:
     # No provider configured: write each email as an .eml file under var/outbox/ and
     # print a summary, so a newcomer can open the confirmation link.
-    EMAIL_BACKEND = "newsletter.outbox_backend.OutboxBackend"
+    EMAIL_BACKEND = "newsletter.delivery.outbox.OutboxBackend"
 
 # --- Paper sources ----------------------------------------------------------------------------
 PAPER_SOURCE_CHOICES = {"hf", "hf-api", "arxiv-rss", "arxiv-list"}

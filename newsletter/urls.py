@@ -1,10 +1,31 @@
-from newsletter.views import digests, preview, subscriptions, webhooks
+"""Every public route of the newsletter app, written out in one place."""
+
+from django.urls import path
+
+from newsletter.delivery import webhooks
+from newsletter.digests import views as digests
+from newsletter.subscriptions import preview
+from newsletter.subscriptions import views as subscriptions
 
 app_name = "newsletter"
 
 urlpatterns = [
-    *subscriptions.urlpatterns,
-    *preview.urlpatterns,
-    *digests.urlpatterns,
-    *webhooks.urlpatterns,
+    # Subscriptions: signup is the home page; every page past it is reached by a signed link.
+    path("", subscriptions.signup, name="signup"),
+    path("check-your-inbox/", subscriptions.check_inbox, name="check_inbox"),
+    path("link/", subscriptions.request_link, name="request_link"),
+    path("confirm/<str:token>/", subscriptions.confirm, name="confirm"),
+    path("preferences/<str:token>/", subscriptions.preferences, name="preferences"),
+    path("preferences/<str:token>/pause/", subscriptions.pause, name="pause"),
+    path("preferences/<str:token>/resume/", subscriptions.resume, name="resume"),
+    path("preferences/<str:token>/email/", subscriptions.change_email, name="change_email"),
+    path("preferences/<str:token>/export/", subscriptions.export_data, name="export"),
+    path("preferences/<str:token>/erase/", subscriptions.erase, name="erase"),
+    path("change-email/<str:token>/", subscriptions.change_email_confirm, name="change_email_confirm"),
+    path("unsubscribe/<str:token>/", subscriptions.unsubscribe, name="unsubscribe"),
+    path("interests/preview/", preview.interest_preview_view, name="interest-preview"),
+    # Digests: the signed "view in browser" page.
+    path("digests/<str:token>/", digests.digest_view, name="digest_view"),
+    # Delivery: SendGrid's signed Event Webhook.
+    path("webhooks/sendgrid/", webhooks.sendgrid_events, name="sendgrid_events"),
 ]

@@ -4,7 +4,7 @@ Cost follows distinct interests: interest texts are deduplicated by text, then b
 (canonical key), and only distinct interests are matched (index.py). Fan-out to subscribers and the
 per-reader cut to top-k (fanout.py) score only the (subscriber, paper) pairs that could make the cut,
 with numpy over blocks of subscribers. Match objects, with the typed interests and highlighted words,
-are built only when a subscriber's digest is read (digests.DigestPlan).
+are built only when a subscriber's digest is read (result.DigestPlan).
 """
 
 from __future__ import annotations
@@ -12,20 +12,17 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Iterable
-from itertools import chain
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from .collector import collector_paused
-from .compiler import Node, _compile_cached
-from .digests import DigestPlan
 from .fanout import fan_out_top_k
 from .index import PaperIndex, match_interests
-from .parser import InterestSyntaxError
+from .interests import distinct_interests
 from .rank import paper_factors
 from .records import Match, PaperId, PaperRecord, SubscriberRecord
+from .result import DigestPlan
 
 SentPairs = Iterable[tuple[int, PaperId]] | tuple[np.ndarray, np.ndarray]
 
@@ -65,7 +62,7 @@ def _plan(
     stats: dict[str, Any],
 ) -> DigestPlan:
     clock = _Clock(stats)
-    interests = _distinct_interests(subscribers, stats)
+    interests = distinct_interests(subscribers, stats)
     clock.lap("seconds_compile")
     index = PaperIndex(papers)
     clock.lap("seconds_index_papers")
@@ -93,65 +90,6 @@ class _Clock:
 
     def total(self) -> float:
         return time.perf_counter() - self.started
-
-
-class Interests:
-    """Distinct interests of a run: text -> interest number, the roots, and who follows what."""
-
-    def __init__(self, by_text: dict[str, int], roots: list[Node], follows: sp.csr_matrix) -> None:
-        self.by_text = by_text
-        self.roots = roots
-        self.follows = follows  # subscriber x interest, 1 where followed
-
-
-def _distinct_interests(subscribers: list[SubscriberRecord], stats: dict[str, Any]) -> Interests:
-    lengths = np.fromiter((len(s.interests) for s in subscribers), dtype=np.int64, count=len(subscribers))
-    flat = list(chain.from_iterable(s.interests for s in subscribers))
-    by_text, roots = _compile_texts(dict.fromkeys(flat))
-    columns = np.fromiter(map(by_text.__getitem__, flat), dtype=np.int32, count=len(flat))
-    valid = columns >= 0
-    indptr = _row_pointers(valid, lengths)
-    follows = sp.csr_matrix(
-        (np.ones(int(valid.sum()), dtype=np.int32), columns[valid], indptr),
-        shape=(len(subscribers), len(roots)),
-    )
-    follows.sum_duplicates()  # the same interest typed twice counts once
-    follows.data[:] = 1
-    stats.update(
-        subscribers=len(subscribers),
-        interest_texts=len(flat),
-        distinct_texts=len(by_text),
-        invalid_interests=int((~valid).sum()),
-        distinct_interests=len(roots),
-    )
-    return Interests(by_text, roots, follows)
-
-
-def _row_pointers(valid: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """CSR row pointers counting only valid entries, rows of `lengths` entries each."""
-    ends = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=ends[1:])
-    # Invalid entries are rare: subtract, at each row end, how many come before it (not a pass per entry).
-    return ends - np.searchsorted(np.flatnonzero(~valid), ends)
-
-
-def _compile_texts(texts: Iterable[str]) -> tuple[dict[str, int], list[Node]]:
-    """Interest number per distinct text (-1 when invalid), numbered by canonical key."""
-    by_text: dict[str, int] = {}
-    by_key: dict[str, int] = {}
-    roots: list[Node] = []
-    for text in texts:
-        try:
-            root = _compile_cached(text)
-        except InterestSyntaxError:
-            by_text[text] = -1
-            continue
-        number = by_key.get(root.key)
-        if number is None:
-            number = by_key[root.key] = len(roots)
-            roots.append(root)
-        by_text[text] = number
-    return by_text, roots
 
 
 def _sent_codes(

@@ -6,10 +6,10 @@ from django.utils import timezone
 
 from config.celery import app
 from newsletter import tasks
-from newsletter.digest_planning import planner_lock
+from newsletter.digests.planning import planner_lock
 from newsletter.models import Digest
-from tests.newsletter.test_digest_planning import make_papers, make_subscriber
-from tests.newsletter.test_digest_sending import fake  # noqa: F401 - the fake SendGrid fixture
+from tests.newsletter.digests.test_planning import make_papers, make_subscriber
+from tests.newsletter.digests.test_sending import fake  # noqa: F401 - the fake SendGrid fixture
 
 
 def test_beat_schedule_names_only_registered_digest_tasks():

@@ -27,7 +27,7 @@ from newsletter.matching import (
     parse_interest,
     plan_digests,
 )
-from newsletter.matching_service import paper_records_since
+from newsletter.paper_records import paper_records_since
 
 
 class Command(BaseCommand):

@@ -8,9 +8,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from newsletter.digest_planning import digests_compute
-from newsletter.digest_rendering import DigestRenderer
-from newsletter.digest_selectors import digest_views_for_plans
+from newsletter.digests.planning import digest_views_for_plans, digests_compute
+from newsletter.digests.rendering import DigestRenderer
 from newsletter.models import Subscriber
 
 

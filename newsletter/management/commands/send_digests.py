@@ -7,10 +7,14 @@ import time
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from newsletter.digest_planning import SEND_CHUNK, PlannerBusy, digests_compute, digests_plan
-from newsletter.digest_rendering import DigestRenderer
-from newsletter.digest_selectors import digest_views_for_plans
-from newsletter.digest_sending import DigestSendingConfigurationError, SendReport, digests_send
+from newsletter.digests.planning import PlannerBusy, digest_views_for_plans, digests_compute, digests_plan
+from newsletter.digests.rendering import DigestRenderer
+from newsletter.digests.sending import (
+    SEND_CHUNK,
+    DigestSendingConfigurationError,
+    SendReport,
+    digests_send,
+)
 
 
 class Command(BaseCommand):
@@ -29,7 +33,7 @@ class Command(BaseCommand):
             self._dry_run(force=now, emails=emails)
             return
         try:
-            report = digests_plan(force=now, emails=emails, enqueue=False)
+            report = digests_plan(force=now, emails=emails)
         except PlannerBusy as busy:
             raise CommandError(str(busy)) from None
         self.stdout.write(

@@ -1,0 +1,359 @@
+"""Digest planning: who is due now, which new papers match them, written in bulk.
+
+One planner at a time (a Redis lock with an expiry, released by compare-and-delete so a planner
+whose lock expired never frees the next one's). The matcher (`newsletter.matching`) is pure
+Python; this module is the thin database layer around it: a handful of bulk reads, the matcher,
+two bulk inserts. It returns the ids it planned; the task that called it queues their sending.
+
+"New papers" for a subscriber are the papers first seen after their previous digest was planned
+(at most FIRST_DIGEST_LOOKBACK back, which is also the window of a first digest), never one already
+in their digests (the DigestItem (subscriber, paper) constraint enforces it in the database too).
+Papers are sorted by arrival, so each subscriber's candidates are a suffix of one list: subscribers
+are grouped by that suffix and the matcher runs once per group (usually a single group, since
+papers arrive in hourly batches).
+
+Running the planner twice for the same edition creates nothing: due subscribers who already have a
+digest for the edition are left out, and the (subscriber, edition) unique constraint with
+`ignore_conflicts` covers any race with a forced run.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import logging
+import secrets
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import JSONField, Model
+from django.utils import timezone
+
+from newsletter import matching
+from newsletter.digests import editions, selectors
+from newsletter.digests.rendering import DigestView, ItemView
+from newsletter.digests.selectors import PaperRow, SubscriberRow
+from newsletter.matching import Match, PaperRecord, SubscriberRecord
+from newsletter.models import Digest, DigestItem, Subscriber
+from newsletter.paper_records import news_day
+from papers.models import Paper
+
+logger = logging.getLogger(__name__)
+
+LOCK_KEY = "newsletter:digest-planner"
+# Longer than the slowest planning run (a million subscribers plan in well under a minute), so
+# the lock never expires under a live planner; short enough that a crashed one blocks one beat.
+LOCK_TIMEOUT = 14 * 60
+# Far longer than one page's ingest transaction (a bulk upsert of a few hundred rows).
+INGEST_SETTLE_MARGIN = timedelta(minutes=15)
+INSERT_BATCH = 5000
+
+_RELEASE_IF_OURS = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
+class PlannerBusy(Exception):
+    """Another planner holds the lock; this run did nothing."""
+
+
+@dataclass(slots=True)
+class PlannedDigest:
+    subscriber_id: int
+    edition: str
+    matches: list[Match]
+
+
+@dataclass(slots=True)
+class PlanningReport:
+    due: int = 0
+    planned: int = 0
+    skipped: int = 0
+    items: int = 0
+    seconds: float = 0.0
+    planned_ids: list[int] = field(default_factory=list)
+
+
+@contextmanager
+def planner_lock(*, timeout: int = LOCK_TIMEOUT) -> Iterator[None]:
+    # An int token: Django's Redis serializer stores ints as plain strings, so the Lua script
+    # can compare it byte for byte.
+    token = secrets.randbits(62)
+    if not cache.add(LOCK_KEY, token, timeout):
+        raise PlannerBusy(f"Another digest planner holds {LOCK_KEY!r}; try again when it finishes.")
+    try:
+        yield
+    finally:
+        client = cache._cache.get_client(write=True)
+        client.eval(_RELEASE_IF_OURS, 1, cache.make_and_validate_key(LOCK_KEY), str(token))
+
+
+def digests_plan(
+    *,
+    now: datetime | None = None,
+    force: bool = False,
+    emails: Iterable[str] | None = None,
+) -> PlanningReport:
+    """Plan every due digest now and write it in one transaction; the report has the planned ids.
+
+    `force` ignores the send hour and weekday (operators, demos); `emails` limits to some subscribers.
+    """
+    now = now or timezone.now()
+    started = time.perf_counter()
+    with planner_lock():
+        plans = digests_compute(now=now, force=force, emails=emails)
+        with transaction.atomic():
+            report = digests_write(plans=plans, now=now)
+    report.seconds = time.perf_counter() - started
+    logger.info(
+        "Planned digests: %d due, %d planned (%d items), %d skipped in %.1fs",
+        report.due,
+        report.planned,
+        report.items,
+        report.skipped,
+        report.seconds,
+    )
+    return report
+
+
+def digests_compute(
+    *,
+    now: datetime,
+    force: bool = False,
+    emails: Iterable[str] | None = None,
+    ignore_existing: bool = False,
+) -> list[PlannedDigest]:
+    """Who is due and what they get, in memory; writes nothing (previews and dry runs use it too)."""
+    due = _due_subscribers(now=now, force=force, emails=emails, ignore_existing=ignore_existing)
+    if not due:
+        return []
+    subscriber_ids = [row.id for row, _ in due]
+    oldest = now - max(editions.FIRST_DIGEST_LOOKBACK.values())
+    previous = selectors.last_planned_at(subscriber_ids=subscriber_ids, since=oldest)
+    since = {row.id: _since(row=row, previous=previous.get(row.id), now=now) for row, _ in due}
+    papers = selectors.papers_first_seen_after(since=min(since.values()))
+    matches = _match(
+        due=[row for row, _ in due],
+        since=since,
+        papers=papers,
+        interests=selectors.interests_by_subscriber(subscriber_ids=subscriber_ids),
+        already_sent=selectors.sent_pairs(paper_ids=[paper.id for paper in papers]),
+        now=now,
+    )
+    return [PlannedDigest(row.id, edition, matches.get(row.id, [])) for row, edition in due]
+
+
+def _due_subscribers(
+    *, now: datetime, force: bool, emails: Iterable[str] | None, ignore_existing: bool
+) -> list[tuple[SubscriberRow, str]]:
+    moments = editions.MomentCache(now)
+    due = []
+    for row in selectors.active_subscriber_rows(emails=emails):
+        edition = editions.current_edition(
+            frequency=row.frequency,
+            weekday=row.weekday,
+            send_hour=row.send_hour,
+            moment=moments.get(row.time_zone),
+            force=force,
+        )
+        if edition is not None:
+            due.append((row, edition))
+    if ignore_existing or not due:
+        return due
+    existing = selectors.subscriber_ids_with_editions(editions={edition for _, edition in due})
+    return [(row, edition) for row, edition in due if (row.id, edition) not in existing]
+
+
+def _since(*, row: SubscriberRow, previous: datetime | None, now: datetime) -> datetime:
+    floor = now - editions.FIRST_DIGEST_LOOKBACK.get(row.frequency, editions.FIRST_DIGEST_LOOKBACK["daily"])
+    if previous is None:
+        return floor
+    # A paper's first_seen_at is stamped when its ingest transaction starts, so one committed just
+    # after the previous planning run can carry an earlier time: look back a little further. The
+    # (subscriber, paper) constraint and `already_sent` keep that overlap from repeating a paper.
+    return max(previous - INGEST_SETTLE_MARGIN, floor)
+
+
+def _match(
+    *,
+    due: list[SubscriberRow],
+    since: dict[int, datetime],
+    papers: list[PaperRow],
+    interests: dict[int, list[str]],
+    already_sent: list[tuple[int, int]],
+    now: datetime,
+) -> dict[int, list[Match]]:
+    """Run the matcher once per group of subscribers that share the same candidate papers."""
+    arrivals = [paper.first_seen_at for paper in papers]
+    groups: dict[int, list[SubscriberRecord]] = defaultdict(list)
+    for row in due:
+        if not interests.get(row.id):
+            continue  # nothing to match: a skipped digest
+        start = bisect.bisect_right(arrivals, since[row.id])
+        groups[start].append(
+            SubscriberRecord(id=row.id, interests=interests[row.id], top_k=row.papers_per_digest)
+        )
+    records = [_paper_record(paper) for paper in papers]
+    matches: dict[int, list[Match]] = {}
+    for start, subscribers in groups.items():
+        if start < len(records):
+            plan = matching.plan_digests(
+                subscribers, records[start:], already_sent=already_sent, today=now.date()
+            )
+            matches.update(
+                plan.items()
+            )  # items() builds the Match lists in batches: the fast way to read all
+    return matches
+
+
+def _paper_record(paper: PaperRow) -> PaperRecord:
+    return PaperRecord(
+        id=paper.id,
+        title=paper.title,
+        abstract=paper.abstract,
+        authors=tuple(paper.authors or ()),
+        ai_keywords=tuple(paper.ai_keywords or ()),
+        upvotes=paper.upvotes,
+        published=news_day(featured_on=paper.featured_on, published_at=paper.published_at),
+    )
+
+
+def digests_write(*, plans: list[PlannedDigest], now: datetime) -> PlanningReport:
+    """Insert the digests and their items in bulk; returns the ids of the planned (non-empty) ones."""
+    report = PlanningReport(due=len(plans))
+    insert_ignoring_conflicts(
+        Digest,
+        # Every NOT NULL column: Django's defaults live in Python, not in the table.
+        [
+            "subscriber_id",
+            "edition",
+            "status",
+            "paper_count",
+            "created_at",
+            "updated_at",
+            "sendgrid_message_id",
+            "attempts",
+            "last_error",
+            "open_count",
+            "click_count",
+        ],
+        [
+            (
+                plan.subscriber_id,
+                plan.edition,
+                Digest.Status.PLANNED if plan.matches else Digest.Status.SKIPPED,
+                len(plan.matches),
+                now,
+                now,
+                "",
+                0,
+                "",
+                0,
+                0,
+            )
+            for plan in plans
+        ],
+    )
+    # Re-read what this run inserted: created_at is this run's exact instant (the lock makes it
+    # unique), so rows another run created for the same edition are not ours to fill.
+    ours = dict(
+        Digest.objects.filter(
+            created_at=now,
+            status__in=[Digest.Status.PLANNED, Digest.Status.SKIPPED],
+            edition__in={plan.edition for plan in plans},
+        ).values_list("subscriber_id", "id")
+    )
+    items = []
+    for plan in plans:
+        digest_id = ours.get(plan.subscriber_id)
+        if digest_id is None:
+            continue
+        if not plan.matches:
+            report.skipped += 1
+            continue
+        report.planned += 1
+        report.planned_ids.append(digest_id)
+        items.extend(
+            (
+                digest_id,
+                plan.subscriber_id,
+                match.paper_id,
+                rank,
+                match.score,
+                json.dumps(list(match.interests)),
+                json.dumps(list(match.terms)),
+            )
+            for rank, match in enumerate(plan.matches, start=1)
+        )
+    insert_ignoring_conflicts(
+        DigestItem,
+        ["digest_id", "subscriber_id", "paper_id", "rank", "score", "matched_interests", "matched_terms"],
+        items,
+    )
+    report.items = len(items)
+    return report
+
+
+def insert_ignoring_conflicts(model: type[Model], columns: list[str], rows: list[tuple]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING for many rows; JSON columns are passed already encoded.
+
+    On PostgreSQL the rows go through COPY into a temporary table and one INSERT … SELECT: a million
+    digest items take seconds, where bulk_create spends most of a minute building parameters.
+    Elsewhere (SQLite, the embedded default) it is bulk_create.
+    """
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(
+            [model(**_decoded(model, dict(zip(columns, row, strict=True)))) for row in rows],
+            batch_size=INSERT_BATCH,
+            ignore_conflicts=True,
+        )
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) for c in columns)
+    staging = connection.ops.quote_name(f"staging_{model._meta.db_table}")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {staging} ON COMMIT DROP AS SELECT {names} FROM {table} WITH NO DATA"  # noqa: S608 - names come from the model
+        )
+        with cursor.cursor.copy(f"COPY {staging} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {staging} ON CONFLICT DO NOTHING")  # noqa: S608 - names come from the model
+        cursor.execute(f"DROP TABLE {staging}")
+
+
+def _decoded(model: type[Model], values: dict) -> dict:
+    for name, value in values.items():
+        if isinstance(model._meta.get_field(name), JSONField) and isinstance(value, str):
+            values[name] = json.loads(value)
+    return values
+
+
+def digest_views_for_plans(*, plans: Iterable[PlannedDigest]) -> list[DigestView]:
+    """Views of digests planned in memory only (previews, dry runs): two queries, nothing saved."""
+    plans = list(plans)
+    subscribers = Subscriber.objects.in_bulk([plan.subscriber_id for plan in plans])
+    papers = Paper.objects.in_bulk([match.paper_id for plan in plans for match in plan.matches])
+    return [
+        DigestView(
+            subscriber=subscribers[plan.subscriber_id],
+            edition=plan.edition,
+            frequency=subscribers[plan.subscriber_id].frequency,
+            items=[
+                ItemView(
+                    paper=papers[match.paper_id], interests=list(match.interests), terms=list(match.terms)
+                )
+                for match in plan.matches
+            ],
+        )
+        for plan in plans
+    ]

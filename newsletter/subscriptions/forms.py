@@ -1,0 +1,170 @@
+"""Forms for the subscriber pages: they validate and normalize input, services do the writing."""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass
+from functools import cache
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from newsletter import matching
+from newsletter.models import MAX_INTEREST_LENGTH, MAX_INTERESTS_PER_SUBSCRIBER, Subscriber
+
+INTEREST_EXAMPLES = 'sparse autoencoder\n"mixture of experts" routing\ndiffusion video OR audio -medical'
+HOUR_CHOICES = [(hour, f"{hour:02d}:00") for hour in range(24)]
+PAPERS_PER_DIGEST_MIN, PAPERS_PER_DIGEST_MAX = 1, 50
+
+
+@dataclass(frozen=True)
+class InterestLine:
+    text: str
+    canonical: str
+
+
+@cache
+def available_time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def normalize_email(value: str) -> str:
+    """Strip and lower-case the domain; the local part is kept as typed (RFC 5321 says it may matter)."""
+    local, _, domain = value.strip().rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def parse_interest_lines(raw: str) -> list[InterestLine]:
+    """One interest per non-empty line; duplicates (same canonical form) are dropped, first one wins.
+
+    Raises ValidationError listing every bad line, named by its number and text.
+    """
+    lines = [line.strip() for line in raw.splitlines()]
+    lines = [line for line in lines if line]
+    errors: list[str] = []
+    result: list[InterestLine] = []
+    seen: set[str] = set()
+    for number, text in enumerate(lines, start=1):
+        label = _line_label(number, text)
+        if len(text) > MAX_INTEREST_LENGTH:
+            errors.append(f"{label} is {len(text)} characters long; the limit is {MAX_INTEREST_LENGTH}.")
+            continue
+        try:
+            matching.parse_interest(text)
+            canonical = matching.canonical_interest(text)
+        except matching.InterestSyntaxError as error:
+            errors.append(f"{label}: {error}.")
+            continue
+        if canonical not in seen:
+            seen.add(canonical)
+            result.append(InterestLine(text=text, canonical=canonical))
+    if errors:
+        raise ValidationError(errors)
+    if not result:
+        raise ValidationError("Add at least one interest, one per line.")
+    if len(result) > MAX_INTERESTS_PER_SUBSCRIBER:
+        raise ValidationError(
+            f"You listed {len(result)} interests; the limit is {MAX_INTERESTS_PER_SUBSCRIBER}. "
+            "Remove some lines or combine them."
+        )
+    return result
+
+
+def _line_label(number: int, text: str) -> str:
+    shown = text if len(text) <= 40 else text[:39] + "…"
+    return f"Line {number} (“{shown}”)"
+
+
+class InterestsField(forms.CharField):
+    widget = forms.Textarea
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("help_text", "One interest per line.")
+        # Generous raw limit: 20 lines of 200 characters plus blank lines; the per-line limits
+        # give the precise message.
+        super().__init__(max_length=MAX_INTERESTS_PER_SUBSCRIBER * (MAX_INTEREST_LENGTH + 2) + 200, **kwargs)
+        self.widget.attrs.update(
+            {"id": "id_interests", "rows": 6, "spellcheck": "false", "placeholder": INTEREST_EXAMPLES}
+        )
+
+    def clean(self, value: str) -> list[InterestLine]:
+        return parse_interest_lines(super().clean(value))
+
+
+class ScheduleFieldsMixin(forms.Form):
+    frequency = forms.ChoiceField(choices=Subscriber.Frequency.choices, initial=Subscriber.Frequency.DAILY)
+    weekday = forms.TypedChoiceField(
+        label="Weekday (weekly digests)", choices=Subscriber.Weekday.choices, coerce=int, initial=0
+    )
+    send_hour = forms.TypedChoiceField(label="Send time", choices=HOUR_CHOICES, coerce=int, initial=7)
+    time_zone = forms.CharField(
+        max_length=64,
+        initial="UTC",
+        help_text="An IANA time zone such as Europe/Paris or America/New_York.",
+    )
+
+    def clean_time_zone(self) -> str:
+        value = self.cleaned_data["time_zone"].strip()
+        if value not in available_time_zones():
+            raise ValidationError(f"“{value[:64]}” is not a time zone we know; try one like Europe/Paris.")
+        return value
+
+
+class SignupForm(ScheduleFieldsMixin, forms.Form):
+    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    interests = InterestsField()
+    # Honeypot: hidden from people by CSS and from assistive tech by aria-hidden; naive bots fill it.
+    website = forms.CharField(required=False, label="Leave this field empty")
+
+    field_order = ["email", "interests", "frequency", "weekday", "send_hour", "time_zone", "website"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["website"].widget.attrs.update({"tabindex": "-1", "autocomplete": "off"})
+        self.fields["time_zone"].widget.attrs.update({"data-guess-time-zone": "true"})
+
+    def clean_email(self) -> str:
+        return normalize_email(self.cleaned_data["email"])
+
+    def is_bot(self) -> bool:
+        return bool(self.cleaned_data.get("website"))
+
+
+class PreferencesForm(ScheduleFieldsMixin, forms.Form):
+    interests = InterestsField()
+    papers_per_digest = forms.IntegerField(
+        min_value=PAPERS_PER_DIGEST_MIN,
+        max_value=PAPERS_PER_DIGEST_MAX,
+        initial=10,
+        label="Papers per digest",
+    )
+
+    field_order = ["interests", "frequency", "weekday", "send_hour", "time_zone", "papers_per_digest"]
+
+    @classmethod
+    def for_subscriber(cls, subscriber: Subscriber) -> PreferencesForm:
+        initial = {
+            "interests": "\n".join(interest.text for interest in subscriber.interests.all()),
+            "frequency": subscriber.frequency,
+            "weekday": subscriber.weekday,
+            "send_hour": subscriber.send_hour,
+            "time_zone": subscriber.time_zone,
+            "papers_per_digest": subscriber.papers_per_digest,
+        }
+        return cls(initial=initial)
+
+
+class EmailChangeForm(forms.Form):
+    new_email = forms.EmailField(
+        label="New email address", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+
+    def clean_new_email(self) -> str:
+        return normalize_email(self.cleaned_data["new_email"])
+
+
+class ManageLinkForm(forms.Form):
+    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+
+    def clean_email(self) -> str:
+        return normalize_email(self.cleaned_data["email"])

@@ -1,0 +1,295 @@
+"""The SendGrid backend, through the real SDK over real HTTP to the loopback fake SendGrid."""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Iterator
+
+import pytest
+from django.core import mail
+from django.core.mail import EmailMessage, EmailMultiAlternatives
+
+from newsletter.delivery.errors import (
+    DeliveryAuthError,
+    DeliveryError,
+    DeliveryRateLimited,
+    DeliveryRejected,
+    DeliveryServerError,
+    DeliveryTimeout,
+)
+from newsletter.delivery.sendgrid import SendGridBackend
+from tests.fakes.sendgrid import FakeSendGrid, Hang, Reply
+
+KEY = "SG.backend-test-key"
+
+
+@pytest.fixture
+def fake(settings) -> Iterator[FakeSendGrid]:
+    with FakeSendGrid(api_key=KEY) as server:
+        settings.EMAIL_BACKEND = "newsletter.delivery.sendgrid.SendGridBackend"
+        settings.SENDGRID_API_KEY = KEY
+        settings.SENDGRID_API_HOST = server.url
+        settings.SENDGRID_TIMEOUT = 5
+        yield server
+        assert server.invalid == []  # every body we sent was valid for SendGrid's schema
+
+
+def digest_message(**overrides) -> EmailMultiAlternatives:
+    options = {
+        "subject": "Your papers for 2026-05-08",
+        "body": "Three papers today.",
+        "from_email": "Paperbox <papers@paperbox.example>",
+        "to": ["Ada Reader <ada@example.com>"],
+        "headers": {
+            "List-Unsubscribe": "<https://paperbox.example/u/tok>, <mailto:papers@paperbox.example>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+        **overrides,
+    }
+    message = EmailMultiAlternatives(**options)
+    message.attach_alternative("<p>Three papers today.</p>", "text/html")
+    message.sendgrid_categories = ["digest", "daily"]
+    message.sendgrid_custom_args = {"digest_id": "42", "subscriber_id": "7"}
+    return message
+
+
+def test_sends_the_exact_json_sendgrid_expects(fake):
+    message = digest_message(reply_to=["Help <help@paperbox.example>"])
+    assert message.send() == 1
+    assert fake.accepted == [
+        {
+            "from": {"name": "Paperbox", "email": "papers@paperbox.example"},
+            "subject": "Your papers for 2026-05-08",
+            "personalizations": [{"to": [{"name": "Ada Reader", "email": "ada@example.com"}]}],
+            "content": [
+                {"type": "text/plain", "value": "Three papers today."},
+                {"type": "text/html", "value": "<p>Three papers today.</p>"},
+            ],
+            "headers": {
+                "List-Unsubscribe": "<https://paperbox.example/u/tok>, <mailto:papers@paperbox.example>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            },
+            "categories": ["digest", "daily"],
+            "custom_args": {"digest_id": "42", "subscriber_id": "7"},
+            "reply_to": {"name": "Help", "email": "help@paperbox.example"},
+        }
+    ]
+
+
+def test_html_only_body_and_cc_bcc_go_to_the_right_places(fake):
+    message = EmailMessage(
+        "Hi",
+        "<p>Hi</p>",
+        "papers@paperbox.example",
+        ["a@example.com"],
+        cc=["b@example.com"],
+        bcc=["c@example.com"],
+    )
+    message.content_subtype = "html"
+    message.send()
+    body = fake.accepted[0]
+    assert body["content"] == [{"type": "text/html", "value": "<p>Hi</p>"}]
+    assert body["personalizations"] == [
+        {
+            "to": [{"email": "a@example.com"}],
+            "cc": [{"email": "b@example.com"}],
+            "bcc": [{"email": "c@example.com"}],
+        }
+    ]
+    assert "categories" not in body and "custom_args" not in body
+
+
+def test_stores_sendgrids_message_id_on_the_message(fake):
+    message = digest_message()
+    message.send()
+    assert message.sendgrid_message_id == fake.accepted_message_ids[0]
+    assert message.sendgrid_message_id.startswith("fake-")
+
+
+def test_drops_reserved_headers_and_maps_from_and_reply_to(fake):
+    message = digest_message(
+        headers={
+            "From": "Paperbox Digest <digest@paperbox.example>",
+            "Reply-To": "replies@paperbox.example",
+            "To": "spoofed@example.com",
+            "Content-Type": "text/plain",
+            "X-Paperbox-Edition": "2026-05-08",
+        }
+    )
+    message.send()
+    body = fake.accepted[0]
+    assert body["headers"] == {"X-Paperbox-Edition": "2026-05-08"}
+    assert body["from"] == {"name": "Paperbox Digest", "email": "digest@paperbox.example"}
+    assert body["reply_to"] == {"email": "replies@paperbox.example"}
+
+
+def test_attachments_are_sent_base64_encoded(fake):
+    message = digest_message()
+    message.attach("papers.txt", "2401.00001\n", "text/plain")
+    message.send()
+    [attachment] = fake.accepted[0]["attachments"]
+    assert attachment["filename"] == "papers.txt"
+    assert base64.b64decode(attachment["content"]) == b"2401.00001\n"
+
+
+def test_one_backend_instance_sends_many_times_through_one_client(fake):
+    backend = SendGridBackend()
+    assert backend.open() is True
+    client = backend.client
+    assert backend.send_messages([digest_message(), digest_message()]) == 2
+    assert backend.send_messages([digest_message()]) == 1
+    assert backend.client is client
+    backend.close()
+    assert backend.client is None
+    assert len(fake.accepted) == 3
+
+
+def test_send_messages_without_open_opens_and_closes_itself(fake):
+    backend = SendGridBackend()
+    assert backend.send_messages([digest_message()]) == 1
+    assert backend.client is None
+
+
+def test_a_message_without_recipients_is_skipped(fake):
+    assert SendGridBackend().send_messages([digest_message(to=[])]) == 0
+    assert fake.requests == 0
+
+
+def test_a_body_sendgrid_refuses_raises_rejected_with_sendgrids_text(fake):
+    # A real 400 from the fake's schema validation, not a scripted one.
+    with pytest.raises(DeliveryRejected) as caught:
+        digest_message(to=["@example.com"]).send()
+    assert caught.value.status == 400
+    assert caught.value.detail == "'@example.com' is not a 'email' (field: personalizations.0.to.0.email)"
+    assert "/v3/mail/send answered 400" in str(caught.value)
+    fake.invalid.clear()
+
+
+def test_an_address_without_at_sign_is_rejected_before_any_request(fake):
+    with pytest.raises(DeliveryRejected) as caught:
+        digest_message(to=["not-an-address"]).send()
+    assert caught.value.status is None
+    assert "not-an-address" in str(caught.value)
+    assert fake.requests == 0
+
+
+def test_413_raises_rejected(fake):
+    fake.script(Reply(413))
+    with pytest.raises(DeliveryRejected) as caught:
+        digest_message().send()
+    assert (caught.value.status, caught.value.detail) == (413, "content too large")
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_401_and_403_raise_auth_error_pointing_at_the_api_key(fake, status):
+    fake.script(Reply(status))
+    with pytest.raises(DeliveryAuthError) as caught:
+        digest_message().send()
+    assert caught.value.status == status
+    assert "SENDGRID_API_KEY" in str(caught.value) and "Mail Send" in str(caught.value)
+
+
+def test_a_wrong_api_host_is_a_plain_sendgrid_error_naming_the_setting(fake, settings):
+    settings.SENDGRID_API_HOST = fake.url + "/not-sendgrid"
+    with pytest.raises(DeliveryError) as caught:
+        digest_message().send()
+    assert type(caught.value) is DeliveryError
+    assert caught.value.status == 404
+    assert "SENDGRID_API_HOST" in str(caught.value)
+
+
+def test_a_wrong_api_key_is_an_auth_error(fake, settings):
+    settings.SENDGRID_API_KEY = "SG.revoked"
+    with pytest.raises(DeliveryAuthError) as caught:
+        digest_message().send()
+    assert caught.value.detail == "authorization required"
+
+
+def test_429_raises_rate_limited_with_the_reset_time(fake):
+    reset = int(time.time()) + 1
+    fake.script(
+        Reply(
+            429,
+            headers={
+                "X-RateLimit-Limit": "600",
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": str(reset),
+            },
+        )
+    )
+    with pytest.raises(DeliveryRateLimited) as caught:
+        digest_message().send()
+    assert caught.value.reset_at == float(reset)
+    assert caught.value.detail == "too many requests"
+    assert caught.value.status == 429
+
+
+def test_429_without_a_reset_header_has_no_reset_time(fake):
+    fake.script(Reply(429))
+    with pytest.raises(DeliveryRateLimited) as caught:
+        digest_message().send()
+    assert caught.value.reset_at is None
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_5xx_raises_server_error(fake, status):
+    fake.script(Reply(status))
+    with pytest.raises(DeliveryServerError) as caught:
+        digest_message().send()
+    assert caught.value.status == status
+
+
+def test_a_hanging_server_raises_timeout_within_the_configured_timeout(fake, settings):
+    settings.SENDGRID_TIMEOUT = 1
+    fake.script(Hang(10))
+    started = time.monotonic()
+    with pytest.raises(DeliveryTimeout):
+        digest_message().send()
+    assert time.monotonic() - started < 3
+
+
+def test_a_refused_connection_raises_timeout(fake, settings):
+    fake.stop()
+    with pytest.raises(DeliveryTimeout) as caught:
+        digest_message().send()
+    assert caught.value.status is None
+
+
+def test_errors_are_raised_even_without_fail_silently_and_the_backend_stays_usable(fake):
+    backend = SendGridBackend(fail_silently=False)
+    fake.script(Reply(500))
+    with pytest.raises(DeliveryServerError):
+        backend.send_messages([digest_message()])
+    assert backend.send_messages([digest_message()]) == 1
+
+
+def test_fail_silently_counts_only_the_messages_sent(fake):
+    fake.script(Reply(500), Reply(400))
+    backend = SendGridBackend(fail_silently=True)
+    assert backend.send_messages([digest_message(), digest_message(), digest_message()]) == 1
+    assert len(fake.accepted) == 1
+
+
+def test_fail_silently_does_not_swallow_our_own_bugs(fake):
+    message = digest_message()
+    message.attachments.append(object())  # not a (name, content, mimetype) tuple
+    with pytest.raises(ValueError, match="MIME attachments"):
+        SendGridBackend(fail_silently=True).send_messages([message])
+
+
+def test_every_error_type_is_a_sendgrid_error():
+    for error in (
+        DeliveryRejected,
+        DeliveryAuthError,
+        DeliveryRateLimited,
+        DeliveryServerError,
+        DeliveryTimeout,
+    ):
+        assert issubclass(error, DeliveryError)
+
+
+def test_send_mail_uses_the_backend_from_settings(fake):
+    assert mail.send_mail("Welcome", "Hello", "papers@paperbox.example", ["ada@example.com"]) == 1
+    assert fake.accepted[0]["subject"] == "Welcome"
+    assert fake.accepted[0]["content"] == [{"type": "text/plain", "value": "Hello"}]

@@ -1,0 +1,305 @@
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.core.cache import cache
+
+from newsletter.delivery.suppressions import email_hash
+from newsletter.digests import planning as digest_planning
+from newsletter.digests.planning import PlannerBusy, digests_compute, digests_plan, planner_lock
+from newsletter.matching import canonical_interest
+from newsletter.models import Digest, DigestItem, Interest, Subscriber, Suppression
+from papers.models import Paper
+from tests.conftest import FIXTURES
+
+CORPUS = FIXTURES / "corpus" / "papers.jsonl"
+NOW = datetime(2026, 11, 21, 6, 15, tzinfo=UTC)  # Saturday; 07:15 in Paris, 01:15 in New York
+
+
+def corpus(limit: int = 120) -> list[dict]:
+    with CORPUS.open() as lines:
+        return [json.loads(line) for _, line in zip(range(limit), lines, strict=False)]
+
+
+def make_papers(*, first_seen_at: datetime, limit: int = 120, offset: int = 0) -> list[Paper]:
+    papers = [
+        Paper(
+            arxiv_id=f"2611.{offset + number:05d}",
+            title=row["title"],
+            abstract=row["abstract"],
+            authors=["Ada Lovelace", "Alan Turing", "Grace Hopper", "Edsger Dijkstra", "Barbara Liskov"],
+            upvotes=number % 40,
+            first_seen_at=first_seen_at,
+        )
+        for number, row in enumerate(corpus(limit + offset)[offset:], start=1)
+    ]
+    return Paper.objects.bulk_create(papers)
+
+
+def make_subscriber(
+    email: str,
+    *,
+    interests: list[str] = ("diffusion",),
+    time_zone: str = "Europe/Paris",
+    send_hour: int = 7,
+    frequency: str = "daily",
+    weekday: int = 0,
+    status: str = "active",
+    papers_per_digest: int = 5,
+) -> Subscriber:
+    subscriber = Subscriber.objects.create(
+        email=email,
+        status=status,
+        time_zone=time_zone,
+        send_hour=send_hour,
+        frequency=frequency,
+        weekday=weekday,
+        papers_per_digest=papers_per_digest,
+        created_at=NOW - timedelta(days=30),
+    )
+    Interest.objects.bulk_create(
+        Interest(subscriber=subscriber, text=text, canonical=canonical_interest(text), position=position)
+        for position, text in enumerate(interests)
+    )
+    return subscriber
+
+
+@pytest.fixture
+def papers(db) -> list[Paper]:
+    return make_papers(first_seen_at=NOW - timedelta(hours=5))
+
+
+def plan(**kwargs) -> digest_planning.PlanningReport:
+    return digests_plan(now=kwargs.pop("now", NOW), **kwargs)
+
+
+def test_plans_only_subscribers_whose_local_send_hour_has_come(papers):
+    paris = make_subscriber("paris@example.com", time_zone="Europe/Paris")
+    make_subscriber("newyork@example.com", time_zone="America/New_York")
+    make_subscriber("tokyo-late@example.com", time_zone="Asia/Tokyo", send_hour=16)  # 15:15 there
+
+    report = plan()
+
+    assert report.due == 1
+    digest = Digest.objects.get()
+    assert (digest.subscriber, digest.edition, digest.status) == (paris, "2026-11-21", "planned")
+    assert digest.paper_count == 5
+    assert list(digest.items.values_list("rank", flat=True)) == [1, 2, 3, 4, 5]
+    for item in digest.items.select_related("paper"):
+        assert "diffusion" in (item.paper.title + item.paper.abstract).lower()
+        assert item.matched_interests == ["diffusion"]
+        assert item.subscriber_id == paris.id
+
+
+def test_uses_frozen_wall_clock_when_no_time_is_given(papers):
+    make_subscriber("tokyo@example.com", time_zone="Asia/Tokyo", send_hour=16)
+    with time_machine.travel(datetime(2026, 11, 21, 6, 59, tzinfo=UTC), tick=False):
+        assert digests_plan().due == 0  # 15:59 in Tokyo
+    with time_machine.travel(datetime(2026, 11, 21, 7, 0, tzinfo=UTC), tick=False):
+        assert digests_plan().planned == 1  # 16:00 in Tokyo
+    assert Digest.objects.get().edition == "2026-11-21"
+
+
+def test_weekly_subscriber_is_planned_on_their_weekday_with_the_week_edition(papers):
+    make_subscriber("saturday@example.com", frequency="weekly", weekday=5, time_zone="UTC", send_hour=6)
+    make_subscriber("monday@example.com", frequency="weekly", weekday=0, time_zone="UTC", send_hour=6)
+
+    plan()
+
+    assert list(Digest.objects.values_list("subscriber__email", "edition")) == [
+        ("saturday@example.com", "2026-W47")
+    ]
+
+
+def test_subscriber_without_matching_papers_gets_a_skipped_digest(papers):
+    make_subscriber("nomatch@example.com", interests=["xylophone tuning"])
+
+    report = plan()
+
+    assert (report.planned, report.skipped, report.planned_ids) == (0, 1, [])
+    digest = Digest.objects.get()
+    assert (digest.status, digest.paper_count, digest.items.count()) == ("skipped", 0, 0)
+
+
+def test_running_twice_for_the_same_edition_creates_nothing_new(papers):
+    make_subscriber("paris@example.com")
+    make_subscriber("nomatch@example.com", interests=["xylophone tuning"])
+    first = plan()
+
+    second = plan(now=NOW + timedelta(minutes=15))
+
+    assert (first.planned, first.skipped) == (1, 1)
+    assert (second.due, second.planned, second.skipped) == (0, 0, 0)
+    assert Digest.objects.count() == 2
+    assert DigestItem.objects.count() == 5
+
+
+def test_a_forced_run_racing_an_existing_digest_does_not_duplicate(papers):
+    make_subscriber("paris@example.com")
+    plan()
+    plans = digests_compute(now=NOW, ignore_existing=True)  # as if another run saw no digest yet
+
+    report = digest_planning.digests_write(plans=plans, now=NOW + timedelta(seconds=1))
+
+    assert (report.planned, report.skipped) == (0, 0)
+    assert Digest.objects.count() == 1
+
+
+def test_next_digest_only_has_papers_first_seen_since_the_previous_one(papers):
+    subscriber = make_subscriber("paris@example.com", papers_per_digest=50)
+    plan()
+    first_ids = set(DigestItem.objects.values_list("paper_id", flat=True))
+    tomorrow = NOW + timedelta(days=1)
+    fresh = make_papers(first_seen_at=tomorrow - timedelta(hours=2), limit=120, offset=200)
+
+    plan(now=tomorrow)
+
+    second = Digest.objects.get(subscriber=subscriber, edition="2026-11-22")
+    second_ids = set(second.items.values_list("paper_id", flat=True))
+    assert second_ids
+    assert second_ids <= {paper.id for paper in fresh}
+    assert not second_ids & first_ids
+
+
+def test_a_paper_committed_just_after_the_previous_run_is_not_lost(papers):
+    subscriber = make_subscriber("paris@example.com", papers_per_digest=50)
+    plan()
+    first_ids = set(DigestItem.objects.values_list("paper_id", flat=True))
+    # Stamped five minutes before that run, but its ingest transaction committed after it.
+    (late,) = make_papers(first_seen_at=NOW - timedelta(minutes=5), limit=1, offset=323)
+    assert "Diffusion" in late.title
+    fresh = make_papers(first_seen_at=NOW + timedelta(hours=20), limit=120, offset=200)
+
+    plan(now=NOW + timedelta(days=1))
+
+    second = Digest.objects.get(subscriber=subscriber, edition="2026-11-22")
+    second_ids = set(second.items.values_list("paper_id", flat=True))
+    assert late.id in second_ids
+    assert not second_ids & first_ids
+    assert second_ids <= {paper.id for paper in fresh} | {late.id}
+
+
+def test_never_plans_a_paper_the_subscriber_already_received(papers):
+    subscriber = make_subscriber("paris@example.com", papers_per_digest=3)
+    old = Digest.objects.create(
+        subscriber=subscriber, edition="2026-11-01", status="sent", created_at=NOW - timedelta(days=20)
+    )
+    best_first = [match.paper_id for match in digests_compute(now=NOW)[0].matches]
+    DigestItem.objects.create(digest=old, subscriber=subscriber, paper_id=best_first[0], rank=1, score=1.0)
+
+    plan()
+
+    planned = list(Digest.objects.get(edition="2026-11-21").items.values_list("paper_id", flat=True))
+    assert best_first[0] not in planned
+    assert planned[:2] == best_first[1:3]  # the next best move up
+
+
+def test_first_digest_looks_back_two_days_for_daily_and_eight_for_weekly(db):
+    make_papers(first_seen_at=NOW - timedelta(days=5), limit=120)
+    make_subscriber("daily@example.com", time_zone="UTC", send_hour=6)
+    make_subscriber("weekly@example.com", time_zone="UTC", send_hour=6, frequency="weekly", weekday=5)
+
+    plan()
+
+    statuses = dict(Digest.objects.values_list("subscriber__email", "status"))
+    assert statuses == {"daily@example.com": "skipped", "weekly@example.com": "planned"}
+
+
+def test_only_active_and_never_suppressed_subscribers_are_planned(papers):
+    make_subscriber("active@example.com")
+    for status in ["pending", "paused", "unsubscribed", "bounced", "complained"]:
+        make_subscriber(f"{status}@example.com", status=status)
+    make_subscriber("Suppressed@Example.com")
+    Suppression.objects.create(email_hash=email_hash("suppressed@example.com"), reason="bounced")
+
+    plan()
+
+    assert list(Digest.objects.values_list("subscriber__email", flat=True)) == ["active@example.com"]
+
+
+def test_planning_queries_do_not_grow_with_subscribers(papers, django_assert_max_num_queries):
+    for number in range(60):
+        make_subscriber(f"reader{number}@example.com", interests=["diffusion", "speech recognition"])
+
+    # 7 reads, 2 x (temp table, COPY, INSERT ... SELECT, DROP) writes, the re-read, savepoints:
+    # the same for 60 subscribers as for 100,000.
+    with django_assert_max_num_queries(18):
+        report = plan()
+
+    assert report.planned == 60
+    assert DigestItem.objects.count() == 300
+
+
+def test_only_one_planner_runs_at_a_time(papers):
+    make_subscriber("paris@example.com")
+    with planner_lock(), pytest.raises(PlannerBusy):
+        plan()
+    assert Digest.objects.count() == 0
+    assert plan().planned == 1  # released afterwards
+
+
+def test_lock_release_never_deletes_a_lock_taken_over_by_another_planner():
+    with planner_lock():
+        # Our lock expired and another planner took it: its token is in the key now.
+        cache.set(digest_planning.LOCK_KEY, 12345, 60)
+    assert cache.get(digest_planning.LOCK_KEY) == 12345
+
+
+def test_lock_has_an_expiry_so_a_crashed_planner_blocks_only_briefly():
+    with planner_lock(timeout=1):
+        client = cache._cache.get_client(write=True)
+        ttl = client.ttl(cache.make_and_validate_key(digest_planning.LOCK_KEY))
+    assert 0 < ttl <= 1
+
+
+def test_planning_queues_nothing_and_the_plan_task_queues_sends_in_chunks(papers, monkeypatch):
+    from config.celery import app
+    from newsletter import tasks
+
+    for number in range(5):
+        make_subscriber(f"reader{number}@example.com")
+    monkeypatch.setattr(tasks, "SEND_CHUNK", 2)
+    app.control.purge()
+
+    with time_machine.travel(NOW, tick=False):
+        result = tasks.plan_digests()  # the task's body, run here; its sends go to the real broker
+
+    planned_ids = list(Digest.objects.filter(status="planned").values_list("id", flat=True))
+    assert result["planned"] == len(planned_ids) == 5
+    bodies = queued_messages()
+    assert sorted(id for args in bodies for id in args) == sorted(planned_ids)
+    assert sorted(len(args) for args in bodies) == [1, 2, 2]
+    app.control.purge()
+
+
+def queued_messages() -> list[list[int]]:
+    import base64
+
+    from config.celery import app
+
+    with app.connection_for_write() as connection:
+        client = connection.default_channel.client
+        raw = client.lrange("celery", 0, -1)
+    messages = [json.loads(item) for item in raw]
+    return [json.loads(base64.b64decode(message["body"]))[0][0] for message in messages]
+
+
+def test_recency_counts_the_day_a_paper_was_featured_not_its_arxiv_date(db):
+    subscriber = make_subscriber("paris@example.com", interests=["diffusion"], papers_per_digest=2)
+    two_months_ago = NOW - timedelta(days=60)
+    arrived = NOW - timedelta(hours=3)
+    common = {"abstract": "A diffusion model.", "published_at": two_months_ago, "first_seen_at": arrived}
+    only_on_arxiv = Paper.objects.create(arxiv_id="2609.00001", title="Diffusion, old news", **common)
+    featured_today = Paper.objects.create(
+        arxiv_id="2609.00002", title="Diffusion, today's news", featured_on=NOW.date(), **common
+    )
+
+    plan()
+
+    ranked = list(
+        Digest.objects.get(subscriber=subscriber).items.order_by("rank").values_list("paper_id", flat=True)
+    )
+    assert ranked == [featured_today.id, only_on_arxiv.id]

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from newsletter.subscriptions.forms import PreferencesForm, SignupForm, normalize_email, parse_interest_lines
+
+VALID_SIGNUP = {
+    "email": "Ada@Example.ORG",
+    "interests": "sparse autoencoder\n\n  diffusion video OR audio  \n",
+    "frequency": "daily",
+    "weekday": "0",
+    "send_hour": "7",
+    "time_zone": "Europe/Paris",
+}
+
+
+def test_signup_form_normalizes_email_domain_and_parses_interests():
+    form = SignupForm(VALID_SIGNUP)
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["email"] == "Ada@example.org"
+    assert [line.text for line in form.cleaned_data["interests"]] == [
+        "sparse autoencoder",
+        "diffusion video OR audio",
+    ]
+    assert all(line.canonical for line in form.cleaned_data["interests"])
+    assert form.cleaned_data["send_hour"] == 7 and form.cleaned_data["weekday"] == 0
+
+
+def test_interest_syntax_error_names_the_line_and_position():
+    with pytest.raises(ValidationError) as error:
+        parse_interest_lines('sparse autoencoder\n"unclosed')
+    [message] = error.value.messages
+    assert message.startswith('Line 2 (“"unclosed”)')
+    assert "unclosed quote at 0" in message
+
+
+def test_duplicate_interests_by_canonical_form_are_dropped():
+    lines = parse_interest_lines("Sparse Autoencoders\nsparse autoencoder\nvision")
+    assert [line.text for line in lines] == ["Sparse Autoencoders", "vision"]
+
+
+def test_too_long_interest_is_rejected_with_its_length():
+    with pytest.raises(ValidationError) as error:
+        parse_interest_lines("a" * 201)
+    assert "is 201 characters long; the limit is 200" in error.value.messages[0]
+
+
+def test_twenty_one_interests_are_rejected():
+    with pytest.raises(ValidationError) as error:
+        parse_interest_lines("\n".join(f"topic{n}" for n in range(21)))
+    assert "You listed 21 interests; the limit is 20" in error.value.messages[0]
+
+
+def test_twenty_interests_are_accepted():
+    assert len(parse_interest_lines("\n".join(f"topic{n}" for n in range(20)))) == 20
+
+
+def test_blank_interests_are_rejected():
+    form = SignupForm({**VALID_SIGNUP, "interests": " \n \n"})
+    assert not form.is_valid()
+    assert "interests" in form.errors
+
+
+def test_unknown_time_zone_is_rejected():
+    form = SignupForm({**VALID_SIGNUP, "time_zone": "Mars/Olympus_Mons"})
+    assert not form.is_valid()
+    assert "is not a time zone we know" in form.errors["time_zone"][0]
+
+
+def test_send_hour_outside_the_day_is_rejected():
+    form = SignupForm({**VALID_SIGNUP, "send_hour": "24"})
+    assert not form.is_valid()
+    assert "send_hour" in form.errors
+
+
+def test_honeypot_marks_the_form_as_a_bot():
+    form = SignupForm({**VALID_SIGNUP, "website": "http://spam.example"})
+    assert form.is_valid()
+    assert form.is_bot()
+
+
+def test_send_hour_choices_are_shown_as_clock_times():
+    html = str(SignupForm()["send_hour"])
+    assert '<option value="7" selected>07:00</option>' in html
+    assert ">23:00<" in html
+
+
+def test_preferences_form_rejects_papers_per_digest_out_of_range():
+    data = {**VALID_SIGNUP, "papers_per_digest": "51"}
+    form = PreferencesForm(data)
+    assert not form.is_valid()
+    assert "papers_per_digest" in form.errors
+
+
+def test_normalize_email_keeps_local_part_case():
+    assert normalize_email("  John.Smith@GMAIL.com ") == "John.Smith@gmail.com"
