@@ -10,20 +10,40 @@ from __future__ import annotations
 
 import bisect
 import itertools
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from . import normalize as nz
 from . import reference
-from .compiler import And, Leaf, Node, Or
+from .compiler import And, Leaf, Node, Or, _compile_cached
+from .parser import InterestSyntaxError
 from .records import PaperRecord
 
 Tokens = tuple[nz.Token, ...]
 
 
+def explain_match(interests: Sequence[str], paper: PaperRecord) -> list[str]:
+    """The words to highlight in `paper` for the matched `interests` (as typed, in typed order).
+
+    Equal to the terms the engine gives a Match with these interests; digests call it when shown.
+    """
+    roots: dict[str, Node] = {}
+    for text in interests:
+        try:
+            root = _compile_cached(text)
+        except InterestSyntaxError:
+            continue
+        roots.setdefault(root.key, root)
+    explainer = Explainer(list(roots.values()).__getitem__, [paper])
+    return list(explainer.terms(tuple(range(len(roots))), 0))
+
+
 class Explainer:
-    def __init__(self, roots: list[Node], papers: list[PaperRecord]) -> None:
-        self._roots = roots
+    """`root_of(number)` gives interest `number`'s syntax tree; papers are the run's, by column."""
+
+    def __init__(self, root_of: Callable[[int], Node], papers: list[PaperRecord]) -> None:
+        self._root_of = root_of
         self._papers = papers
         self._tokenized: dict[int, _IndexedPaper] = {}
         self._leaf_tokens: dict[tuple[str, int], Tokens | None] = {}
@@ -58,7 +78,7 @@ class Explainer:
         key = number * len(self._papers) + column
         found = self._roots_tokens.get(key)
         if found is None:
-            found = self._roots_tokens[key] = self.tokens(self._roots[number], column) or ()
+            found = self._roots_tokens[key] = self.tokens(self._root_of(number), column) or ()
         return found
 
     def tokens(self, node: Node, column: int) -> Tokens | None:

@@ -19,7 +19,8 @@ import numpy as np
 from .collector import collector_paused
 from .fanout import fan_out_top_k
 from .index import PaperIndex, match_interests
-from .interests import distinct_interests
+from .interests import InterestTable, compile_table
+from .parallel import compile_and_match_in_processes
 from .rank import paper_factors
 from .records import Match, PaperId, PaperRecord, SubscriberRecord
 from .result import DigestPlan
@@ -49,33 +50,58 @@ def plan_digests(
     is skipped (counted in stats["invalid_interests"]). `stats`, when given, gets seconds per stage
     and counts.
     """
+    return plan_table(
+        InterestTable.from_records(subscribers), papers, already_sent=already_sent, today=today, stats=stats
+    )
+
+
+def plan_table(
+    table: InterestTable,
+    papers: list[PaperRecord],
+    *,
+    already_sent: SentPairs = (),
+    today: dt.date | None = None,
+    stats: dict[str, Any] | None = None,
+    processes: int = 1,
+) -> DigestPlan:
+    """plan_digests for subscribers given as an InterestTable (no object per subscriber).
+
+    `processes` > 1 compiles and matches the distinct texts in that many forked processes (for
+    offline runs; Celery's prefork workers cannot fork children of their own).
+    """
     stats = {} if stats is None else stats
     with collector_paused():
-        return _plan(subscribers, papers, already_sent, today or dt.date.today(), stats)
+        return _plan(table, papers, already_sent, today or dt.date.today(), stats, processes)
 
 
 def _plan(
-    subscribers: list[SubscriberRecord],
+    table: InterestTable,
     papers: list[PaperRecord],
     already_sent: SentPairs,
     today: dt.date,
     stats: dict[str, Any],
+    processes: int,
 ) -> DigestPlan:
     clock = _Clock(stats)
-    interests = distinct_interests(subscribers, stats)
-    clock.lap("seconds_compile")
     index = PaperIndex(papers)
     clock.lap("seconds_index_papers")
-    matched = match_interests(interests.roots, index)
-    stats.update(leaves=matched.n_leaves, nodes=matched.n_nodes, interest_paper_matches=matched.weights.nnz)
-    clock.lap("seconds_match")
+    if processes > 1:
+        compiled, weights, matched = compile_and_match_in_processes(table.texts, index, processes)
+        interests = compile_table(table, stats, compiled)
+        clock.lap("seconds_compile_and_match")
+    else:
+        interests = compile_table(table, stats)
+        clock.lap("seconds_compile")
+        matched = match_interests(interests.roots, index)
+        weights = matched.weights
+        clock.lap("seconds_match")
+    stats.update(leaves=matched.n_leaves, nodes=matched.n_nodes, interest_paper_matches=weights.nnz)
     factors = paper_factors(papers, today)
-    sent = _sent_codes(already_sent, subscribers, papers)
-    top_k = np.fromiter((s.top_k for s in subscribers), dtype=np.int64, count=len(subscribers))
-    kept, lists = fan_out_top_k(interests.follows, matched.weights, sent, factors, top_k, stats)
+    sent = _sent_codes(already_sent, table.ids, papers)
+    kept, lists = fan_out_top_k(interests.follows, weights, sent, factors, table.top_k, stats)
     clock.lap("seconds_fanout_topk")
     stats["seconds_total"] = clock.total()
-    return DigestPlan(kept, factors, subscribers, papers, interests, lists)
+    return DigestPlan(kept, factors, papers, interests, lists)
 
 
 class _Clock:
@@ -92,16 +118,14 @@ class _Clock:
         return time.perf_counter() - self.started
 
 
-def _sent_codes(
-    already_sent: SentPairs, subscribers: list[SubscriberRecord], papers: list[PaperRecord]
-) -> np.ndarray | None:
+def _sent_codes(already_sent: SentPairs, ids: np.ndarray, papers: list[PaperRecord]) -> np.ndarray | None:
     """Already-sent pairs of this batch as sorted `row * n_papers + column` codes (None when none)."""
     subscriber_ids, paper_ids = _sent_pairs(already_sent)
     paper_column = {p.id: n for n, p in enumerate(papers)}
     columns = np.fromiter((paper_column.get(p, -1) for p in paper_ids), dtype=np.int64, count=len(paper_ids))
     if not (columns >= 0).any():
         return None  # nothing sent from this batch: no need to look subscribers up
-    rows = _subscriber_rows(subscribers, subscriber_ids)
+    rows = _subscriber_rows(ids, subscriber_ids)
     known = (columns >= 0) & (rows >= 0)
     return np.unique(rows[known] * len(papers) + columns[known]) if known.any() else None
 
@@ -114,15 +138,14 @@ def _sent_pairs(already_sent: SentPairs) -> tuple[np.ndarray, list[PaperId]]:
     return np.array([s for s, _ in pairs], dtype=np.int64), [p for _, p in pairs]
 
 
-def _subscriber_rows(subscribers: list[SubscriberRecord], ids: np.ndarray) -> np.ndarray:
+def _subscriber_rows(all_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
     """Row of each of `ids` in `subscribers` (the last row when an id repeats), -1 when absent.
 
     A sorted search rather than an id -> row dict: a dict of a million subscribers costs more than the
     lookups it serves (subscribers usually come ordered by id, which the stable sort finds quickly).
     """
-    if not subscribers:
+    if not len(all_ids):
         return np.full(len(ids), -1, dtype=np.int64)
-    all_ids = np.fromiter((s.id for s in subscribers), dtype=np.int64, count=len(subscribers))
     order = np.argsort(all_ids, kind="stable")
     at = np.searchsorted(all_ids[order], ids, side="right") - 1  # the last of equal ids
     rows = order[np.maximum(at, 0)]

@@ -20,7 +20,7 @@ import numpy as np
 
 from .collector import collector_paused
 from .explain import Explainer
-from .records import Match, PaperRecord, SubscriberRecord
+from .records import Match, PaperRecord
 
 if TYPE_CHECKING:
     from .fanout import InterestLists, Kept
@@ -40,18 +40,17 @@ class DigestPlan(Mapping[int, list[Match]]):
         self,
         kept: Kept,
         factors: np.ndarray,
-        subscribers: list[SubscriberRecord],
         papers: list[PaperRecord],
         interests: Interests,
         lists: InterestLists,
     ) -> None:
         self._kept = kept
         self._factors = factors
-        self._subscribers = subscribers
+        self._ids = interests.table.ids
         self._paper_ids = np.array([p.id for p in papers], dtype=object)
         self._interests = interests
         self._lists = lists
-        self._explainer = Explainer(interests.roots, papers)
+        self._explainer = Explainer(interests.root, papers)
         self._rows = np.flatnonzero(np.diff(kept.indptr))
         self._position_by_id: dict[int, int] | None = None
         self._ahead: dict[int, list[Match]] = {}  # read-ahead digests not asked for yet
@@ -62,7 +61,7 @@ class DigestPlan(Mapping[int, list[Match]]):
         return len(self._rows)
 
     def __iter__(self) -> Iterator[int]:
-        return (self._subscribers[row].id for row in self._rows.tolist())
+        return iter(self._ids[self._rows].tolist())
 
     def __contains__(self, subscriber_id: object) -> bool:
         return subscriber_id in self._positions()
@@ -87,26 +86,62 @@ class DigestPlan(Mapping[int, list[Match]]):
         for start in range(0, len(self._rows), BATCH):
             yield from self._digests(self._rows[start : start + BATCH])
 
+    def picks(self) -> Iterator[tuple[int, list[Match]]]:
+        """Like items(), without the highlighted words (Match.terms stays empty): what a planner stores.
+
+        The words are found when a digest is shown (explain_match), for ten papers instead of millions.
+        """
+        for start in range(0, len(self._rows), BATCH):
+            yield from self._digests(self._rows[start : start + BATCH], explain=False)
+
+    @property
+    def pick_count(self) -> int:
+        """How many (subscriber, paper) picks the plan holds, without building them."""
+        return int(self._kept.indptr[-1])
+
     def values(self) -> Iterator[list[Match]]:  # type: ignore[override]
         return (matches for _, matches in self.items())
 
     def _positions(self) -> dict[int, int]:
         if self._position_by_id is None:
-            ids = (self._subscribers[row].id for row in self._rows.tolist())
+            ids = self._ids[self._rows].tolist()
             self._position_by_id = {subscriber_id: n for n, subscriber_id in enumerate(ids)}
         return self._position_by_id
 
-    def _digests(self, rows: np.ndarray) -> list[tuple[int, list[Match]]]:
+    def _digests(self, rows: np.ndarray, *, explain: bool = True) -> list[tuple[int, list[Match]]]:
         """(id, Matches) of subscriber rows `rows`, each row's kept papers being already best first."""
         with collector_paused():
-            return list(self._build(rows))
+            return list(self._build(rows) if explain else self._build_unexplained(rows))
 
-    def _build(self, rows: np.ndarray) -> Iterator[tuple[int, list[Match]]]:
+    def _build_unexplained(self, rows: np.ndarray) -> Iterator[tuple[int, list[Match]]]:
+        columns, scores, lengths = self._entries(rows)
+        alone, masks = self._matched(np.repeat(rows, lengths), columns)
+        entries = zip(
+            self._paper_ids[columns].tolist(), scores.tolist(), alone.tolist(), masks.tolist(), strict=True
+        )
+        ids = self._ids[rows].tolist()
+        for subscriber_id, row, length in zip(ids, rows.tolist(), lengths.tolist(), strict=True):
+            typed = self._interests.typed(row)
+            bits = {number: 1 << j for j, number in enumerate(sorted(typed))}
+            matches = []
+            for paper_id, score, number, mask in islice(entries, length):
+                if number >= 0:
+                    interests = typed[number].copy()
+                else:
+                    interests = [t for n, texts in typed.items() if mask & bits[n] for t in texts]
+                matches.append(Match(paper_id, score, interests))
+            yield subscriber_id, matches
+
+    def _entries(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The kept columns and scores of `rows`, concatenated, and each row's count."""
         indptr = self._kept.indptr
         lengths = indptr[rows + 1] - indptr[rows]
         at = np.arange(int(lengths.sum())) + np.repeat(indptr[rows] - (np.cumsum(lengths) - lengths), lengths)
         columns = self._kept.columns[at]
-        scores = self._kept.relevance[at].astype(np.float64) * self._factors[columns]
+        return columns, self._kept.relevance[at].astype(np.float64) * self._factors[columns], lengths
+
+    def _build(self, rows: np.ndarray) -> Iterator[tuple[int, list[Match]]]:
+        columns, scores, lengths = self._entries(rows)
         alone, masks = self._matched(np.repeat(rows, lengths), columns)
         # One interest matched: its highlighted words, looked up by number * n_papers + column.
         codes = np.where(alone >= 0, alone * len(self._paper_ids) + columns, -1)
@@ -121,9 +156,9 @@ class DigestPlan(Mapping[int, list[Match]]):
             masks.tolist(),
             strict=True,
         )
-        for row, length in zip(rows.tolist(), lengths.tolist(), strict=True):
-            subscriber = self._subscribers[row]
-            typed = _typed_interests(subscriber, self._interests.by_text)
+        ids = self._ids[rows].tolist()
+        for subscriber_id, row, length in zip(ids, rows.tolist(), lengths.tolist(), strict=True):
+            typed = self._interests.typed(row)
             several = _Several(typed, self._explainer)
             matches = []
             for paper_id, score, number, code, column, mask in islice(entries, length):
@@ -131,7 +166,7 @@ class DigestPlan(Mapping[int, list[Match]]):
                     matches.append(Match(paper_id, score, typed[number].copy(), terms_of_one[code].copy()))
                 else:
                     matches.append(Match(paper_id, score, *several.why(mask, column)))
-            yield subscriber.id, matches
+            yield subscriber_id, matches
 
     def _matched(self, rows: np.ndarray, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per kept entry, which of the row's interests match the paper: the interest number when only
@@ -167,13 +202,3 @@ class _Several:
             numbers = tuple(n for n in self._typed if mask & self._bits[n])
             known = self._by_mask[mask] = ([t for n in numbers for t in self._typed[n]], numbers)
         return known[0].copy(), self._explainer.terms(known[1], column).copy()
-
-
-def _typed_interests(subscriber: SubscriberRecord, by_text: dict[str, int]) -> dict[int, list[str]]:
-    """Interest number -> the texts the subscriber typed for it, both in typed order; invalid ones left out."""
-    typed: dict[int, list[str]] = {}
-    for text in dict.fromkeys(subscriber.interests):
-        number = by_text.get(text, -1)
-        if number >= 0:
-            typed.setdefault(number, []).append(text)
-    return typed

@@ -2,7 +2,8 @@
 
     match_papers --interest "QUERY" [--interest ...] [--since YYYY-MM-DD] [--json]
     match_papers --text-file PAPERS.jsonl --interest "QUERY"
-    match_papers --interests-file FILE --top K [--summary]      (FILE lines: subscriber_id<TAB>interest)
+    match_papers --interests-file FILE --top K [--summary] [--processes N]
+                                                   (FILE lines: subscriber_id<TAB>interest)
 
 Keep this interface stable: other tooling relies on it.
 """
@@ -11,23 +12,29 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import re
 import time
-from collections import defaultdict
+from operator import itemgetter
 from pathlib import Path
 
+import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from newsletter.matching import (
     InterestSyntaxError,
+    InterestTable,
     Match,
     PaperRecord,
-    SubscriberRecord,
     match_papers,
     parse_interest,
-    plan_digests,
+    plan_table,
 )
 from newsletter.paper_records import paper_records_since
+
+# Below this many distinct interest texts, one process is faster than forking more.
+PARALLEL_FROM_TEXTS = 20_000
 
 
 class Command(BaseCommand):
@@ -51,6 +58,12 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--summary", action="store_true", help="Batch mode: print counts and timings only."
+        )
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=os.cpu_count() or 1,
+            help="Batch mode: processes that compile and match the distinct interests (default: one per core).",
         )
         parser.add_argument("--json", action="store_true", help="One JSON object per line.")
 
@@ -92,26 +105,37 @@ class Command(BaseCommand):
     def plan_batch(self, options: dict, papers: list[PaperRecord], load_seconds: float) -> None:
         if options["top"] < 1:
             raise CommandError("--top must be at least 1.")
-        subscribers = read_interests_file(options["interests_file"], top_k=options["top"])
+        if options["processes"] < 1:
+            raise CommandError("--processes must be at least 1.")
+        started = time.perf_counter()
+        table = read_interests_file(options["interests_file"], top_k=options["top"])
+        load_seconds += time.perf_counter() - started
         stats: dict = {}
         started = time.perf_counter()
-        plan = plan_digests(subscribers, papers, today=timezone.localdate(), stats=stats)
+        plan = plan_table(
+            table, papers, today=timezone.localdate(), stats=stats, processes=self.processes(options, table)
+        )
         plan_seconds = time.perf_counter() - started
         if options["summary"]:
             summary = {
-                "subscribers": len(subscribers),
+                "subscribers": len(table),
                 "papers": len(papers),
                 "subscribers_with_papers": len(plan),
-                "results": sum(len(matches) for matches in plan.values()),
+                "results": plan.pick_count,
                 "load_seconds": round(load_seconds, 4),
                 "plan_seconds": round(plan_seconds, 4),
                 **stats,
             }
             self.stdout.write(json.dumps(summary, default=str))
             return
-        for subscriber_id in sorted(plan):
-            papers_json = [match_as_json(match) for match in plan[subscriber_id]]
+        for subscriber_id, matches in sorted(plan.items()):
+            papers_json = [match_as_json(match) for match in matches]
             self.stdout.write(json.dumps({"subscriber": subscriber_id, "papers": papers_json}))
+
+    @staticmethod
+    def processes(options: dict, table: InterestTable) -> int:
+        # Forking costs a few tenths of a second: worth it only for many distinct interests.
+        return options["processes"] if len(table.texts) >= PARALLEL_FROM_TEXTS else 1
 
 
 def match_as_json(match: Match) -> dict:
@@ -149,16 +173,90 @@ def read_papers_file(path: Path) -> list[PaperRecord]:
     return papers
 
 
-def read_interests_file(path: Path, *, top_k: int) -> list[SubscriberRecord]:
-    interests: dict[int, list[str]] = defaultdict(list)
-    for number, line in enumerate(read_lines(path), start=1):
-        if not line.strip():
-            continue
-        subscriber_id, tab, text = line.rstrip("\n").partition("\t")
-        if not tab or not subscriber_id.strip().isdigit():
-            raise CommandError(f"{path}, line {number}: expected subscriber_id<TAB>interest.")
-        interests[int(subscriber_id)].append(text)
-    return [SubscriberRecord(id=sid, interests=texts, top_k=top_k) for sid, texts in interests.items()]
+def read_interests_file(path: Path, *, top_k: int) -> InterestTable:
+    """Subscriber rows from lines of subscriber_id<TAB>interest, in the order subscribers first appear.
+
+    Millions of lines: read in blocks with one regular expression each, every distinct text kept once,
+    so memory follows the distinct texts rather than the lines.
+    """
+    code_of: dict[str, int] = {}
+    ids, codes = [], []
+    for first_number, block in _line_blocks(path):
+        pairs = LINE.findall(block)
+        if len(pairs) != block.count("\n"):
+            raise CommandError(_first_bad_line(path, block, first_number))
+        if ("", "") in pairs:  # blank lines
+            pairs = [pair for pair in pairs if pair[0]]
+        # map() and dict methods keep the per-line work in C: millions of lines stay a second or two.
+        texts = list(map(itemgetter(1), pairs))
+        known = len(code_of)
+        code_of.update((text, known + n) for n, text in enumerate(new_keys(texts, code_of)))
+        codes.append(np.fromiter(map(code_of.__getitem__, texts), dtype=np.int32, count=len(texts)))
+        ids.append(np.fromiter(map(int, map(itemgetter(0), pairs)), dtype=np.int64, count=len(pairs)))
+    no_lines = [np.zeros(0, np.int64)]
+    return _table(
+        np.concatenate(ids or no_lines),
+        np.concatenate(codes or no_lines).astype(np.int32),
+        list(code_of),
+        top_k,
+    )
+
+
+def new_keys(texts: list[str], known: dict[str, int]) -> list[str]:
+    """The texts not in `known`, each once, in first-seen order."""
+    return [text for text in dict.fromkeys(texts) if text not in known]
+
+
+# One whole line (its newline included, so a line that does not fit is skipped, never half-read);
+# a blank line gives an empty id.
+LINE = re.compile(r"^(?:[ \t]*(\d{1,18})[ \t]*\t([^\n]*)|[ \t\r]*)\n", re.MULTILINE)
+BLOCK_BYTES = 16 * 2**20
+
+
+def _line_blocks(path: Path):
+    """(number of the block's first line, text of whole lines ending in a newline), block by block."""
+    number = 1
+    try:
+        with path.open("r", encoding="utf-8", newline="") as lines:
+            rest = ""
+            while chunk := lines.read(BLOCK_BYTES):
+                text = rest + chunk
+                cut = text.rfind("\n") + 1
+                block, rest = text[:cut], text[cut:]
+                yield number, block
+                number += block.count("\n")
+            if rest:
+                yield number, rest + "\n"
+    except OSError as error:
+        raise CommandError(f"Cannot read {path}: {error.strerror}.") from None
+    except UnicodeDecodeError:
+        raise CommandError(f"{path} is not UTF-8 text.") from None
+
+
+def _first_bad_line(path: Path, block: str, first_number: int) -> str:
+    for offset, line in enumerate(block.split("\n")):
+        if not LINE.fullmatch(line + "\n"):
+            return f"{path}, line {first_number + offset}: expected subscriber_id<TAB>interest."
+    return f"{path}: unreadable lines near line {first_number}."
+
+
+def _table(ids: np.ndarray, codes: np.ndarray, texts: list[str], top_k: int) -> InterestTable:
+    """Rows grouped by subscriber in first-appearance order; each row's texts in file order."""
+    unique_ids, first_line, row_by_unique = np.unique(ids, return_index=True, return_inverse=True)
+    appearance = np.argsort(first_line, kind="stable")
+    row_of_unique = np.empty(len(unique_ids), dtype=np.int64)
+    row_of_unique[appearance] = np.arange(len(unique_ids))
+    rows = row_of_unique[row_by_unique.ravel()]
+    lines = np.argsort(rows, kind="stable")
+    indptr = np.zeros(len(unique_ids) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=len(unique_ids)), out=indptr[1:])
+    return InterestTable(
+        ids=unique_ids[appearance],
+        top_k=np.full(len(unique_ids), top_k, dtype=np.int64),
+        texts=texts,
+        indptr=indptr,
+        codes=codes[lines],
+    )
 
 
 def read_lines(path: Path) -> list[str]:

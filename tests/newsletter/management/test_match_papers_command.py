@@ -124,3 +124,46 @@ def test_bad_arguments_give_clear_errors(tmp_path):
     bad_papers.write_text('{"title": "no id"}\n', encoding="utf-8")
     with pytest.raises(CommandError, match="line 1: not a paper record"):
         run("--text-file", str(bad_papers), "--interest", "x")
+
+
+def test_batch_file_groups_interleaved_lines_by_subscriber_and_skips_blank_lines(tmp_path):
+    from newsletter.management.commands.match_papers import read_interests_file
+
+    interests = tmp_path / "interests.tsv"
+    interests.write_text(
+        "7\tdiffusion\n\n3\tLLMs\n7\tquantiz*\n  \n3\tdiffusion\n7\tdiffusion\n", encoding="utf-8"
+    )
+    table = read_interests_file(interests, top_k=4)
+    assert table.ids.tolist() == [7, 3]  # the order subscribers first appear in
+    assert [table.typed(row) for row in range(2)] == [
+        ["diffusion", "quantiz*", "diffusion"],
+        ["LLMs", "diffusion"],
+    ]
+    assert table.texts == ["diffusion", "LLMs", "quantiz*"]  # each distinct text once
+    assert table.top_k.tolist() == [4, 4]
+
+
+def test_batch_file_error_names_the_line_far_into_a_long_file(tmp_path, monkeypatch):
+    from newsletter.management.commands import match_papers
+
+    monkeypatch.setattr(match_papers, "BLOCK_BYTES", 64)  # many blocks: the count must carry over
+    interests = tmp_path / "interests.tsv"
+    lines = [f"{n}\tdiffusion" for n in range(1, 40)]
+    lines[33] = "34 diffusion without a tab"
+    interests.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(CommandError, match=r"line 34: expected subscriber_id<TAB>interest"):
+        run("--text-file", str(CORPUS), "--interests-file", str(interests))
+
+
+def test_batch_mode_in_several_processes_prints_what_one_process_prints(tmp_path, monkeypatch):
+    from newsletter.management.commands import match_papers
+
+    topics = ["diffusion", "LLMs", "speech OR audio", '"gaussian splatting"', "quantiz*", "RL -robot*", "MoE"]
+    interests = tmp_path / "interests.tsv"
+    interests.write_text(
+        "".join(f"{n}\t{topics[n % 7]}\n{n}\t{topics[n * 3 % 7]}\n" for n in range(1, 60)), encoding="utf-8"
+    )
+    monkeypatch.setattr(match_papers, "PARALLEL_FROM_TEXTS", 1)
+    args = ("--text-file", str(CORPUS), "--interests-file", str(interests), "--top", "3")
+    one = run(*args, "--processes", "1")
+    assert json_lines(one) and run(*args, "--processes", "2") == one

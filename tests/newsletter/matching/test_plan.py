@@ -6,7 +6,16 @@ import datetime as dt
 
 import numpy as np
 
-from newsletter.matching import Match, PaperRecord, SubscriberRecord, match_papers, plan_digests
+from newsletter.matching import (
+    InterestTable,
+    Match,
+    PaperRecord,
+    SubscriberRecord,
+    explain_match,
+    match_papers,
+    plan_digests,
+    plan_table,
+)
 from newsletter.matching.records import load_papers
 from newsletter.matching.reference import reference_plan
 from tests.conftest import FIXTURES
@@ -163,3 +172,57 @@ def test_every_read_gives_lists_of_its_own():
     assert plan[1][0].terms == ["Splatting"]
     assert plan[1][0].interests == ["splatting"]
     assert first[1].terms == ["Splatting"]
+
+
+READERS_TOPICS = [
+    "diffusion",
+    "LLMs",
+    "speech OR audio",
+    '"gaussian splatting"',
+    "quantiz*",
+    "RL -robot*",
+    "MoE",
+]
+
+
+def corpus_readers(count: int = 60) -> list[SubscriberRecord]:
+    topics = READERS_TOPICS
+    return [
+        SubscriberRecord(id=n, interests=[topics[n % 7], topics[(n * 3) % 7], topics[(n * 5) % 7]], top_k=4)
+        for n in range(count)
+    ]
+
+
+def test_picks_are_the_matches_without_words_and_explain_match_finds_the_same_words_later():
+    readers = corpus_readers()
+    plan = plan_digests(readers, CORPUS, today=TODAY)
+    explained = dict(plan.items())
+    picks = dict(plan.picks())
+    assert plan.pick_count == sum(len(m) for m in explained.values()) > 100
+    assert picks.keys() == explained.keys()
+    by_id = {p.id: p for p in CORPUS}
+    several = 0
+    for subscriber_id, matches in explained.items():
+        for pick, match in zip(picks[subscriber_id], matches, strict=True):
+            assert (pick.paper_id, pick.score, pick.interests, pick.terms) == (
+                match.paper_id,
+                match.score,
+                match.interests,
+                [],
+            )
+            # What the digest computes when it is shown equals what the engine computed in bulk.
+            assert explain_match(pick.interests, by_id[pick.paper_id]) == match.terms
+            several += len(pick.interests) > 1
+    assert several > 0  # the several-interests path is exercised too
+
+
+def test_compiling_in_processes_plans_exactly_what_one_process_plans():
+    readers = [*corpus_readers(), SubscriberRecord(id=999, interests=['"unclosed', "LLMs"], top_k=5)]
+    table = InterestTable.from_records(readers)
+    one_stats, two_stats = {}, {}
+    one = plan_table(table, CORPUS, today=TODAY, stats=one_stats)
+    two = plan_table(table, CORPUS, today=TODAY, stats=two_stats, processes=2)
+    assert dict(two.items()) == dict(one.items()) == reference_plan(readers, CORPUS, today=TODAY)
+    for count in ("distinct_texts", "distinct_interests", "invalid_interests", "kept_pairs"):
+        assert two_stats[count] == one_stats[count]
+    assert one_stats["invalid_interests"] == 1
