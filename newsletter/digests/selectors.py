@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 from django.db.models import Max, Q
 
-from newsletter.delivery.suppressions import email_hash, suppressed_hashes
+from newsletter.delivery.suppressions import subscribers_mailable
 from newsletter.digests.rendering import DigestView, ItemView
 from newsletter.models import Digest, DigestItem, Interest, Subscriber
 from papers.models import Paper
@@ -45,23 +45,19 @@ class PaperRow:
 
 
 def active_subscriber_rows(*, emails: Iterable[str] | None = None) -> list[SubscriberRow]:
-    """Active subscribers, minus any address on the suppression list."""
-    queryset = Subscriber.objects.filter(status=Subscriber.Status.ACTIVE).order_by()
+    """Subscribers who may get a digest (delivery.suppressions decides: active, address not suppressed)."""
+    queryset = subscribers_mailable().order_by()
     if emails is not None:
         match_any = Q(pk__in=[])
         for email in emails:
             match_any |= Q(email__iexact=email.strip())
         queryset = queryset.filter(match_any)
-    rows = [
+    return [
         SubscriberRow(*values)
         for values in queryset.values_list(
             "id", "email", "frequency", "weekday", "send_hour", "time_zone", "papers_per_digest"
         ).iterator(chunk_size=CHUNK)
     ]
-    suppressed = suppressed_hashes()
-    if suppressed:
-        rows = [row for row in rows if email_hash(row.email) not in suppressed]
-    return rows
 
 
 def subscriber_ids_with_editions(*, editions: Iterable[str]) -> set[tuple[int, str]]:

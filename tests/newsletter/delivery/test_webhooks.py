@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from newsletter.models import DeliveryEvent, Digest, Subscriber
+from newsletter.models import DeliveryEvent, Digest, Subscriber, Suppression
 from tests.fakes.sendgrid import WebhookSigner
 
 URL = "/webhooks/sendgrid/"
@@ -79,6 +79,14 @@ def test_a_signed_request_is_recorded_and_acted_on(client, digest):
     digest.subscriber.refresh_from_db()
     assert digest.delivered_at is not None and digest.open_count == 1
     assert digest.subscriber.status == Subscriber.Status.COMPLAINED
+    assert Suppression.objects.get().reason == Suppression.Reason.COMPLAINED
+
+
+def test_a_refused_request_suppresses_nothing(client, digest):
+    signed = events_body(event("spamreport", "s1"))
+    response = post(client, signed, SIGNER.headers(events_body(event("open", "o1"))))
+    assert response.status_code == 403
+    assert not Suppression.objects.exists()
 
 
 def test_no_csrf_token_is_needed(digest):
