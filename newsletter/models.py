@@ -179,6 +179,14 @@ class DigestStatus(models.TextChoices):
     SENT = "sent"
     FAILED = "failed"
     SKIPPED = "skipped"
+    # Final, never sent: the subscriber could no longer be mailed when the digest was claimed.
+    CANCELLED = "cancelled"
+    # Final, never sent: not claimed within its send window (a late digest is never sent).
+    EXPIRED = "expired"
+
+
+# Final statuses of digests that were not sent: their papers are free for the next digest.
+UNSENT_FINAL_STATUSES = (DigestStatus.FAILED, DigestStatus.CANCELLED, DigestStatus.EXPIRED)
 
 
 class Digest(models.Model):
@@ -192,7 +200,11 @@ class Digest(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PLANNED)
     paper_count = models.PositiveSmallIntegerField(default=0)
     sendgrid_message_id = models.CharField(max_length=100, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Claims that called the provider, or may have (a worker died mid-send); "
+        "claims given back without a delivery attempt (401/403, rate limits) do not count.",
+    )
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     claimed_at = models.DateTimeField(null=True, blank=True)
@@ -211,6 +223,8 @@ class Digest(models.Model):
         indexes = [
             models.Index(fields=["status", "claimed_at"], name="digest_status_claimed_idx"),
             models.Index(fields=["status", "created_at"], name="digest_status_created_idx"),
+            # The dashboard's "today" counts, and releasing the items of the digests a run just ended.
+            models.Index(fields=["status", "updated_at"], name="digest_status_updated_idx"),
         ]
 
     def __str__(self) -> str:
@@ -221,6 +235,10 @@ class DigestItem(models.Model):
     digest = models.ForeignKey(Digest, on_delete=models.CASCADE, related_name="items")
     # Denormalized from the digest so the database itself forbids sending a paper twice to someone.
     subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="+")
+    # Set, in the same transaction, when the digest ends failed, cancelled or expired: the paper
+    # was not sent, so it may be planned again for this subscriber. The row stays for the admin
+    # and the data export.
+    released = models.BooleanField(default=False)
     paper = models.ForeignKey("papers.Paper", on_delete=models.CASCADE, related_name="+")
     rank = models.PositiveSmallIntegerField()
     score = models.FloatField()
@@ -231,7 +249,9 @@ class DigestItem(models.Model):
         ordering = ["digest_id", "rank"]
         constraints = [
             models.UniqueConstraint(
-                fields=["subscriber", "paper"], name="digestitem_paper_once_per_subscriber"
+                fields=["subscriber", "paper"],
+                condition=Q(released=False),
+                name="digestitem_paper_once_per_subscriber",
             ),
             models.UniqueConstraint(fields=["digest", "rank"], name="digestitem_rank_unique"),
         ]
