@@ -164,6 +164,11 @@ else:
     # print a summary, so a newcomer can open the confirmation link.
     EMAIL_BACKEND = "newsletter.delivery.outbox.OutboxBackend"
 
+# --- Digests --------------------------------------------------------------------------------
+# A planned digest not sent within this many hours of being planned expires instead of going out late.
+DIGEST_SEND_WINDOW_DAILY_HOURS = env_int("DIGEST_SEND_WINDOW_DAILY_HOURS", 24, minimum=1)
+DIGEST_SEND_WINDOW_WEEKLY_HOURS = env_int("DIGEST_SEND_WINDOW_WEEKLY_HOURS", 72, minimum=1)
+
 # --- Paper sources ----------------------------------------------------------------------------
 PAPER_SOURCE_CHOICES = {"hf", "hf-api", "arxiv-rss", "arxiv-list"}
 PAPER_SOURCES = env_choices("PAPER_SOURCES", "hf,arxiv-rss", allowed=PAPER_SOURCE_CHOICES)

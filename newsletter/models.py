@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 from django.db import models
@@ -9,6 +10,35 @@ from django.utils import timezone
 
 MAX_INTERESTS_PER_SUBSCRIBER = 20
 MAX_INTEREST_LENGTH = 200
+
+
+def email_hash(email: str) -> str:
+    """The key of the suppression list: SHA-256 of the trimmed, lower-cased address."""
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+class EmailHashField(models.CharField):
+    """`email_hash(instance.email)`, recomputed whenever the row is saved or bulk-created.
+
+    It lets the database join a subscriber to the suppression list (by hash) in one query, on
+    PostgreSQL and SQLite alike. `QuerySet.update(email=...)` bypasses it: whoever changes an
+    address that way sets `email_hash` in the same UPDATE (subscriptions.services does).
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs["max_length"] = 64
+        kwargs["editable"] = False
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        del kwargs["max_length"], kwargs["editable"]
+        return name, path, args, kwargs
+
+    def pre_save(self, model_instance: models.Model, add: bool) -> str:
+        value = email_hash(model_instance.email)
+        setattr(model_instance, self.attname, value)
+        return value
 
 
 class SubscriberStatus(models.TextChoices):
@@ -43,6 +73,7 @@ class Subscriber(models.Model):
     # Random, so that no URL or token reveals or lets anyone guess another subscriber.
     key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     email = models.EmailField(max_length=254)
+    email_hash = EmailHashField(db_index=True, help_text="SHA-256 of the lower-cased address.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     frequency = models.CharField(max_length=8, choices=Frequency.choices, default=Frequency.DAILY)
     weekday = models.PositiveSmallIntegerField(
@@ -87,6 +118,7 @@ class Subscriber(models.Model):
             models.CheckConstraint(
                 condition=Q(token_version__gte=1), name="subscriber_token_version_positive"
             ),
+            models.CheckConstraint(condition=~Q(email_hash=""), name="subscriber_email_hash_set"),
         ]
         indexes = [
             # The planner: active subscribers due at an hour.
@@ -121,12 +153,17 @@ class Interest(models.Model):
 
 
 class Suppression(models.Model):
-    """An address we must never mail again, kept only as a hash after its data was erased."""
+    """An address we must never mail again, kept only as a hash (so it outlives an erasure).
+
+    One row per address, whatever the reason; the first reason recorded is kept.
+    """
 
     class Reason(models.TextChoices):
         ERASED = "erased"
         BOUNCED = "bounced"
-        COMPLAINED = "complained"
+        INVALID = "invalid", "Invalid address (dropped by the provider)"
+        COMPLAINED = "complained", "Spam complaint"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed through the provider"
 
     email_hash = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the lower-cased address.")
     reason = models.CharField(max_length=16, choices=Reason.choices)
@@ -142,6 +179,14 @@ class DigestStatus(models.TextChoices):
     SENT = "sent"
     FAILED = "failed"
     SKIPPED = "skipped"
+    # Final, never sent: the subscriber could no longer be mailed when the digest was claimed.
+    CANCELLED = "cancelled"
+    # Final, never sent: not claimed within its send window (a late digest is never sent).
+    EXPIRED = "expired"
+
+
+# Final statuses of digests that were not sent: their papers are free for the next digest.
+UNSENT_FINAL_STATUSES = (DigestStatus.FAILED, DigestStatus.CANCELLED, DigestStatus.EXPIRED)
 
 
 class Digest(models.Model):
@@ -155,7 +200,11 @@ class Digest(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PLANNED)
     paper_count = models.PositiveSmallIntegerField(default=0)
     sendgrid_message_id = models.CharField(max_length=100, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Claims that called the provider, or may have (a worker died mid-send); "
+        "claims given back without a delivery attempt (401/403, rate limits) do not count.",
+    )
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     claimed_at = models.DateTimeField(null=True, blank=True)
@@ -174,6 +223,8 @@ class Digest(models.Model):
         indexes = [
             models.Index(fields=["status", "claimed_at"], name="digest_status_claimed_idx"),
             models.Index(fields=["status", "created_at"], name="digest_status_created_idx"),
+            # The dashboard's "today" counts, and releasing the items of the digests a run just ended.
+            models.Index(fields=["status", "updated_at"], name="digest_status_updated_idx"),
         ]
 
     def __str__(self) -> str:
@@ -184,6 +235,10 @@ class DigestItem(models.Model):
     digest = models.ForeignKey(Digest, on_delete=models.CASCADE, related_name="items")
     # Denormalized from the digest so the database itself forbids sending a paper twice to someone.
     subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="+")
+    # Set, in the same transaction, when the digest ends failed, cancelled or expired: the paper
+    # was not sent, so it may be planned again for this subscriber. The row stays for the admin
+    # and the data export.
+    released = models.BooleanField(default=False)
     paper = models.ForeignKey("papers.Paper", on_delete=models.CASCADE, related_name="+")
     rank = models.PositiveSmallIntegerField()
     score = models.FloatField()
@@ -194,7 +249,9 @@ class DigestItem(models.Model):
         ordering = ["digest_id", "rank"]
         constraints = [
             models.UniqueConstraint(
-                fields=["subscriber", "paper"], name="digestitem_paper_once_per_subscriber"
+                fields=["subscriber", "paper"],
+                condition=Q(released=False),
+                name="digestitem_paper_once_per_subscriber",
             ),
             models.UniqueConstraint(fields=["digest", "rank"], name="digestitem_rank_unique"),
         ]

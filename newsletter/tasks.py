@@ -49,7 +49,13 @@ def plan_digests() -> dict:
 @shared_task(name="newsletter.tasks.send_digests", acks_late=True)
 def send_digests(digest_ids: list[int]) -> dict:
     report = digests_send(digest_ids=[int(digest_id) for digest_id in digest_ids])
-    return {"claimed": report.claimed, "sent": report.sent, "failed": report.failed}
+    return {
+        "claimed": report.claimed,
+        "cancelled": report.cancelled,
+        "expired": report.expired,
+        "sent": report.sent,
+        "failed": report.failed,
+    }
 
 
 @shared_task(name="newsletter.tasks.sweep_stuck_digests", acks_late=True)
@@ -60,5 +66,7 @@ def sweep_stuck_digests() -> dict:
         "confirmed_sent": report.confirmed_sent,
         "given_up": report.given_up,
         "released": report.released,
+        "cancelled": report.cancelled,
+        "expired": report.expired,
         "requeued": len(report.requeued_ids),
     }

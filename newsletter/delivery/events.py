@@ -7,7 +7,10 @@ Three steps, each usable on its own (the view calls them in order):
 
 Effects: a hard bounce, or a drop for a bad address, marks the address `bounced`; a spam report
 marks it `complained`; an unsubscribe unsubscribes; delivered/open/click feed the digest's counters.
-No event ever re-activates a subscriber. Event types we do not know are stored and otherwise ignored.
+Each of the first four also puts the address on the suppression list (delivery/suppressions.py),
+in the same transaction as the status change, so it is never mailed again even if the subscriber
+row is later erased, re-created or resubscribed. No event ever re-activates a subscriber. Event
+types we do not know are stored and otherwise ignored.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ from django.db.models import F
 from django.db.models.functions import Lower
 from sendgrid.helpers.eventwebhook import EventWebhook
 
-from newsletter.models import DeliveryEvent, Digest, Subscriber, SubscriberStatus
+from newsletter.delivery.suppressions import suppressions_add
+from newsletter.models import DeliveryEvent, Digest, Subscriber, SubscriberStatus, Suppression
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +47,13 @@ BAD_ADDRESS_DROP_REASONS = frozenset(
     {"bounced address", "invalid", "spam reporting address", "unsubscribed address"}
 )
 UNSUBSCRIBE_EVENTS = frozenset({"unsubscribe", "group_unsubscribe"})
+# When one batch gives an address several reasons, the first of these is recorded.
+SUPPRESSION_PRECEDENCE = (
+    Suppression.Reason.COMPLAINED,
+    Suppression.Reason.BOUNCED,
+    Suppression.Reason.INVALID,
+    Suppression.Reason.UNSUBSCRIBED,
+)
 # Statuses an event may move away from; bounced/complained/unsubscribed are final for events.
 MAILABLE_STATUSES = (SubscriberStatus.PENDING, SubscriberStatus.ACTIVE, SubscriberStatus.PAUSED)
 
@@ -79,7 +90,24 @@ class ParsedEvent:
         if self.event == "bounce":
             # type "blocked" is a temporary refusal by the receiving server, not a bad address.
             return self.raw.get("type", "bounce") != "blocked"
+        return self._dropped_for_a_bad_address
+
+    @property
+    def _dropped_for_a_bad_address(self) -> bool:
         return self.event == "dropped" and self.reason.strip().lower() in BAD_ADDRESS_DROP_REASONS
+
+    @property
+    def suppression_reason(self) -> str | None:
+        """Why this event means "never mail this address again", or None."""
+        if self.event == "spamreport":
+            return Suppression.Reason.COMPLAINED
+        if self.event in UNSUBSCRIBE_EVENTS:
+            return Suppression.Reason.UNSUBSCRIBED
+        if self._dropped_for_a_bad_address:
+            return Suppression.Reason.INVALID
+        if self.marks_bounced:
+            return Suppression.Reason.BOUNCED
+        return None
 
 
 @dataclass(frozen=True)
@@ -237,6 +265,7 @@ def delivery_events_record(*, events: list[ParsedEvent]) -> RecordResult:
         fresh = [event for event in unique if event.sg_event_id not in existing]
         inserted = _insert(fresh)
         _apply_subscriber_effects(inserted)
+        _suppress_addresses(inserted)
         _apply_digest_counters(inserted)
     return RecordResult(received=len(events), new=len(inserted))
 
@@ -310,6 +339,17 @@ def _apply_subscriber_effects(events: list[ParsedEvent]) -> None:
         _subscribers_by_email(emails).filter(status__in=MAILABLE_STATUSES).update(
             status=SubscriberStatus.UNSUBSCRIBED, unsubscribed_at=when
         )
+
+
+def _suppress_addresses(events: list[ParsedEvent]) -> None:
+    reasons: dict[str, str] = {}
+    for e in events:
+        if e.email and (reason := e.suppression_reason):
+            known = reasons.get(e.email.lower())
+            if known is None or SUPPRESSION_PRECEDENCE.index(reason) < SUPPRESSION_PRECEDENCE.index(known):
+                reasons[e.email.lower()] = reason
+    if reasons:
+        suppressions_add(reasons=reasons)
 
 
 def _subscribers_by_email(emails: Iterable[str]):

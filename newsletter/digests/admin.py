@@ -1,6 +1,12 @@
-"""Admin for digests and their items: status filters, the error text, and a rendered preview."""
+"""Admin for digests and their items: status filters, the error text, and a rendered preview.
+
+Cancelled and expired digests are listed and filtered like the others; their last_error says why
+they were not sent, and their items show as released (the papers may go in the next digest).
+"""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
@@ -12,12 +18,13 @@ from django.utils.text import Truncator
 from newsletter.digests.rendering import DigestRenderer
 from newsletter.digests.selectors import digest_views
 from newsletter.digests.views import DIGEST_PAGE_CSP
+from newsletter.digests.windows import window_ends_at
 from newsletter.models import Digest, DigestItem
 
 
 class DigestItemInline(admin.TabularInline):
     model = DigestItem
-    fields = ("rank", "paper", "score", "matched_interests", "matched_terms")
+    fields = ("rank", "paper", "score", "matched_interests", "matched_terms", "released")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -47,8 +54,8 @@ class DigestAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     readonly_fields = (
         "subscriber", "edition", "status", "paper_count", "sendgrid_message_id", "attempts", "last_error",
-        "created_at", "claimed_at", "sent_at", "updated_at", "delivered_at", "open_count", "click_count",
-        "preview_link",
+        "created_at", "send_window_ends", "claimed_at", "sent_at", "updated_at", "delivered_at",
+        "open_count", "click_count", "preview_link",
     )  # fmt: skip
     inlines = [DigestItemInline]
 
@@ -58,6 +65,11 @@ class DigestAdmin(admin.ModelAdmin):
     @admin.display(description="error")
     def short_error(self, digest: Digest) -> str:
         return Truncator(digest.last_error).chars(80)
+
+    @admin.display(description="send window ends")
+    def send_window_ends(self, digest: Digest) -> datetime:
+        """After this a planned digest expires instead of being sent (the window setting as it is now)."""
+        return window_ends_at(edition=digest.edition, created_at=digest.created_at)
 
     @admin.display(description="preview")
     def preview_link(self, digest: Digest) -> str:

@@ -21,6 +21,8 @@ logger = logging.getLogger(__name__)
 
 DAILY = "daily"
 WEEKLY = "weekly"
+# In every weekly edition key ("2026-W47") and in no daily one ("2026-11-21").
+WEEK_MARK = "-W"
 # How far back a first digest looks for papers (and the most a later one ever looks back, so a
 # subscriber back from a pause gets a digest, not a month of backlog).
 FIRST_DIGEST_LOOKBACK = {DAILY: timedelta(days=2), WEEKLY: timedelta(days=8)}
@@ -54,8 +56,12 @@ def local_moment(*, time_zone: str, now: datetime) -> LocalMoment:
 def edition_key(*, frequency: str, day: date) -> str:
     if frequency == WEEKLY:
         year, week, _ = day.isocalendar()
-        return f"{year}-W{week:02d}"
+        return f"{year}{WEEK_MARK}{week:02d}"
     return day.isoformat()
+
+
+def edition_frequency(edition: str) -> str:
+    return WEEKLY if WEEK_MARK in edition else DAILY
 
 
 def is_due(*, frequency: str, weekday: int, send_hour: int, moment: LocalMoment) -> bool:

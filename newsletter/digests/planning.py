@@ -8,6 +8,8 @@ two bulk inserts. It returns the ids it planned; the task that called it queues 
 "New papers" for a subscriber are the papers first seen after their previous digest was planned
 (at most FIRST_DIGEST_LOOKBACK back, which is also the window of a first digest), never one already
 in their digests (the DigestItem (subscriber, paper) constraint enforces it in the database too).
+A digest that ended unsent (failed, cancelled, expired) is not "previous" and its items are
+released, so its papers can go in the next digest.
 Papers are sorted by arrival, so each subscriber's candidates are a suffix of one list: subscribers
 are grouped by that suffix and the matcher runs once per group (usually a single group, since
 papers arrive in hourly batches).
@@ -289,12 +291,22 @@ def digests_write(*, plans: list[PlannedDigest], now: datetime) -> PlanningRepor
                 match.score,
                 json.dumps(list(match.interests)),
                 json.dumps(list(match.terms)),
+                False,
             )
             for rank, match in enumerate(plan.matches, start=1)
         )
     insert_ignoring_conflicts(
         DigestItem,
-        ["digest_id", "subscriber_id", "paper_id", "rank", "score", "matched_interests", "matched_terms"],
+        [
+            "digest_id",
+            "subscriber_id",
+            "paper_id",
+            "rank",
+            "score",
+            "matched_interests",
+            "matched_terms",
+            "released",
+        ],
         items,
     )
     report.items = len(items)

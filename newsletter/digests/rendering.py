@@ -21,6 +21,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from newsletter import mail
+from newsletter.digests import editions
 from newsletter.models import Subscriber
 from newsletter.subscriptions import tokens
 from papers.models import Paper
@@ -75,8 +76,8 @@ def snippet(text: str, length: int = SNIPPET_LENGTH) -> str:
 
 
 def date_label(*, edition: str) -> str:
-    if "-W" in edition:
-        year, week = edition.split("-W")
+    if editions.WEEK_MARK in edition:
+        year, week = edition.split(editions.WEEK_MARK)
         return f"week {int(week)}, {year}"
     day = date.fromisoformat(edition)
     return f"{day:%A} {day.day} {day:%B %Y}"

@@ -9,9 +9,9 @@ from datetime import date, datetime
 
 from django.db.models import Max, Q
 
-from newsletter.delivery.suppressions import email_hash, suppressed_hashes
+from newsletter.delivery.suppressions import subscribers_mailable
 from newsletter.digests.rendering import DigestView, ItemView
-from newsletter.models import Digest, DigestItem, Interest, Subscriber
+from newsletter.models import UNSENT_FINAL_STATUSES, Digest, DigestItem, Interest, Subscriber
 from papers.models import Paper
 
 CHUNK = 5000
@@ -45,23 +45,19 @@ class PaperRow:
 
 
 def active_subscriber_rows(*, emails: Iterable[str] | None = None) -> list[SubscriberRow]:
-    """Active subscribers, minus any address on the suppression list."""
-    queryset = Subscriber.objects.filter(status=Subscriber.Status.ACTIVE).order_by()
+    """Subscribers who may get a digest (delivery.suppressions decides: active, address not suppressed)."""
+    queryset = subscribers_mailable().order_by()
     if emails is not None:
         match_any = Q(pk__in=[])
         for email in emails:
             match_any |= Q(email__iexact=email.strip())
         queryset = queryset.filter(match_any)
-    rows = [
+    return [
         SubscriberRow(*values)
         for values in queryset.values_list(
             "id", "email", "frequency", "weekday", "send_hour", "time_zone", "papers_per_digest"
         ).iterator(chunk_size=CHUNK)
     ]
-    suppressed = suppressed_hashes()
-    if suppressed:
-        rows = [row for row in rows if email_hash(row.email) not in suppressed]
-    return rows
 
 
 def subscriber_ids_with_editions(*, editions: Iterable[str]) -> set[tuple[int, str]]:
@@ -84,8 +80,14 @@ def interests_by_subscriber(*, subscriber_ids: list[int]) -> dict[int, list[str]
 
 
 def last_planned_at(*, subscriber_ids: list[int], since: datetime) -> dict[int, datetime]:
-    """When each subscriber's latest digest (planned after `since`) was planned."""
-    queryset = Digest.objects.filter(created_at__gte=since).order_by()
+    """When each subscriber's latest digest (planned after `since`) was planned.
+
+    Digests that ended unsent (failed, cancelled, expired) do not count: the next digest looks back
+    past them, so their released papers are candidates again.
+    """
+    queryset = (
+        Digest.objects.filter(created_at__gte=since).exclude(status__in=UNSENT_FINAL_STATUSES).order_by()
+    )
     if len(subscriber_ids) <= ID_FILTER_LIMIT:
         queryset = queryset.filter(subscriber_id__in=subscriber_ids)
     return dict(queryset.values_list("subscriber_id").annotate(last=Max("created_at")))
@@ -111,10 +113,15 @@ def papers_first_seen_after(*, since: datetime) -> list[PaperRow]:
 
 
 def sent_pairs(*, paper_ids: list[int]) -> list[tuple[int, int]]:
-    """(subscriber_id, paper_id) for candidate papers someone already got in a digest."""
+    """(subscriber_id, paper_id) for candidate papers someone got, is getting or will get in a digest.
+
+    Exactly the items the (subscriber, paper) constraint counts: those not released (a released
+    item belongs to a digest that failed, was cancelled or expired).
+    """
     if not paper_ids:
         return []
-    return list(DigestItem.objects.filter(paper_id__in=paper_ids).values_list("subscriber_id", "paper_id"))
+    held = DigestItem.objects.filter(paper_id__in=paper_ids, released=False)
+    return list(held.values_list("subscriber_id", "paper_id"))
 
 
 def digests_with_subscribers(*, digest_ids: list[int]) -> list[Digest]:

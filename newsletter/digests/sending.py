@@ -1,10 +1,13 @@
 """Sending digests through the email backend (SendGrid in production), each at most once.
 
-Claiming. A task claims its whole chunk with one statement,
-`UPDATE … SET status='sending' WHERE id IN (…) AND status='planned' RETURNING id`, before any API
-call. RETURNING gives exactly the rows this statement moved (PostgreSQL, and SQLite >= 3.35), with
-no read-check-write window and no marker column; a duplicated or retried task message claims
-nothing and sends nothing.
+A task first claims its whole chunk (claiming.py: digests of subscribers who left are cancelled,
+late ones expired, the rest moved from `planned` to `sending` by one conditional UPDATE), then
+renders and sends what it claimed. Someone who leaves after the claim and before SendGrid's reply
+still gets that one digest (the README's "Delivery guarantees" says how long that window is).
+
+`attempts` counts claims that called SendGrid, or may have: the claim adds one (a worker killed
+mid-send might have called), and an outcome that proves no delivery was attempted (a release after
+401/403 or rate limits, a rendering error) gives it back.
 
 Outcomes, recorded in bulk (one UPDATE per outcome group, flushed every FLUSH_EVERY messages so a
 crash leaves few digests in doubt):
@@ -19,6 +22,7 @@ crash leaves few digests in doubt):
     `planned`, and the task raises DigestSendingConfigurationError: a bad key must not burn through
     the list marking everyone failed.
   - anything else raised while sending: left in `sending` with the error; the sweep decides.
+A failed digest's items are released in the same transaction as its status.
 
 The guarantee: at most once per digest. A digest is only ever sent by the task that claimed it,
 and a digest left in `sending` (the worker died between SendGrid's 202 and our UPDATE, or while
@@ -40,8 +44,8 @@ from datetime import datetime
 
 from django.core.cache import cache
 from django.core.mail import get_connection
-from django.db import connection as db_connection
-from django.db.models import Case, TextField, Value, When
+from django.db import transaction
+from django.db.models import Case, F, TextField, Value, When
 from django.utils import timezone
 
 from newsletter.delivery.errors import (
@@ -52,6 +56,7 @@ from newsletter.delivery.errors import (
     DeliveryServerError,
     DeliveryTimeout,
 )
+from newsletter.digests.claiming import digest_items_release, digests_claim
 from newsletter.digests.rendering import DigestRenderer, DigestView
 from newsletter.digests.selectors import digest_views
 from newsletter.models import Digest
@@ -91,11 +96,16 @@ class Outcome:
     kind: str  # "sent", "failed", "release" (back to planned), "unknown" (left in sending)
     message_id: str = ""
     error: str = ""
+    # False when no delivery was attempted (a release, a rendering error): the claim's attempt is
+    # given back.
+    attempted: bool = True
 
 
 @dataclass(slots=True)
 class SendReport:
     claimed: int = 0
+    cancelled: int = 0
+    expired: int = 0
     sent: int = 0
     failed: int = 0
     released: int = 0
@@ -114,22 +124,6 @@ class SendReport:
                 self.unknown += 1
 
 
-def digests_claim(*, digest_ids: list[int], now: datetime | None = None) -> list[int]:
-    """Move planned digests to sending in one statement; returns the ids this call claimed."""
-    if not digest_ids:
-        return []
-    now = now or timezone.now()
-    table = db_connection.ops.quote_name(Digest._meta.db_table)
-    placeholders = ", ".join(["%s"] * len(digest_ids))
-    sql = (
-        f"UPDATE {table} SET status = %s, claimed_at = %s, updated_at = %s, attempts = attempts + 1 "  # noqa: S608 - only placeholders are interpolated
-        f"WHERE id IN ({placeholders}) AND status = %s RETURNING id"
-    )
-    with db_connection.cursor() as cursor:
-        cursor.execute(sql, [Digest.Status.SENDING, now, now, *digest_ids, Digest.Status.PLANNED])
-        return sorted(row[0] for row in cursor.fetchall())
-
-
 def digests_send(
     *,
     digest_ids: list[int],
@@ -139,11 +133,11 @@ def digests_send(
 ) -> SendReport:
     """Claim, render and send these digests; raises DigestSendingConfigurationError on 401/403."""
     _raise_if_credentials_refused()
-    claimed = digests_claim(digest_ids=digest_ids)
-    report = SendReport(claimed=len(claimed))
-    if not claimed:
+    claim = digests_claim(digest_ids=digest_ids)
+    report = SendReport(claimed=len(claim.claimed_ids), cancelled=claim.cancelled, expired=claim.expired)
+    if not claim.claimed_ids:
         return report
-    views = digest_views(digest_ids=claimed)
+    views = digest_views(digest_ids=claim.claimed_ids)
     run = _SendRun(policy=policy or RetryPolicy())
     renderer = DigestRenderer()
     with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="digest-send") as pool:
@@ -201,13 +195,16 @@ class _SendRun:
     def send(self, view: DigestView, renderer: DigestRenderer) -> Outcome:
         if self.auth_error:
             return Outcome(
-                view.digest_id, "release", error="Not sent: the run stopped on a configuration error."
+                view.digest_id,
+                "release",
+                error="Not sent: the run stopped on a configuration error.",
+                attempted=False,
             )
         try:
             message = renderer.message(view)
         except Exception as error:  # a template or data bug: nothing was sent, so fail it visibly
             logger.exception("Could not render digest %s", view.digest_id)
-            return Outcome(view.digest_id, "failed", error=f"Rendering failed: {error!r}")
+            return Outcome(view.digest_id, "failed", error=f"Rendering failed: {error!r}", attempted=False)
         return self._send_with_retries(view.digest_id, message)
 
     def _send_with_retries(self, digest_id: int, message) -> Outcome:
@@ -224,11 +221,16 @@ class _SendRun:
                 )
                 # Tell every other send task of this run (other chunks, other workers) to stop too.
                 cache.set(CREDENTIALS_REFUSED_KEY, self.auth_error, timeout=CREDENTIALS_REFUSED_PAUSE)
-                return Outcome(digest_id, "release", error=self.auth_error)
+                return Outcome(digest_id, "release", error=self.auth_error, attempted=False)
             except DeliveryRateLimited as error:
                 rate_waits += 1
                 if rate_waits > self.policy.max_rate_limit_waits:
-                    return Outcome(digest_id, "release", error=f"Rate limited {rate_waits} times: {error}")
+                    return Outcome(
+                        digest_id,
+                        "release",
+                        error=f"Rate limited {rate_waits} times: {error}",
+                        attempted=False,
+                    )
                 self._close_gate(error.reset_at)
             except (DeliveryServerError, DeliveryTimeout) as error:
                 if retries >= self.policy.max_retries:
@@ -267,7 +269,7 @@ def digests_record(*, outcomes: list[Outcome], now: datetime | None = None) -> N
         by_kind.setdefault(outcome.kind, []).append(outcome)
     sending = Digest.objects.filter(status=Digest.Status.SENDING)
     if sent := by_kind.get("sent"):
-        sending.filter(id__in=[o.digest_id for o in sent]).update(
+        sending.filter(id__in=_ids(sent)).update(
             status=Digest.Status.SENT,
             sent_at=now,
             updated_at=now,
@@ -275,17 +277,38 @@ def digests_record(*, outcomes: list[Outcome], now: datetime | None = None) -> N
             sendgrid_message_id=_case(sent, "message_id"),
         )
     if failed := by_kind.get("failed"):
-        sending.filter(id__in=[o.digest_id for o in failed]).update(
-            status=Digest.Status.FAILED, updated_at=now, last_error=_case(failed, "error")
-        )
+        with transaction.atomic():
+            sending.filter(id__in=_ids(failed)).update(
+                status=Digest.Status.FAILED,
+                updated_at=now,
+                last_error=_case(failed, "error"),
+                attempts=_attempts(failed),
+            )
+            digest_items_release(digests=Digest.objects.filter(id__in=_ids(failed)))
     if released := by_kind.get("release"):
-        sending.filter(id__in=[o.digest_id for o in released]).update(
-            status=Digest.Status.PLANNED, claimed_at=None, updated_at=now, last_error=_case(released, "error")
+        sending.filter(id__in=_ids(released)).update(
+            status=Digest.Status.PLANNED,
+            claimed_at=None,
+            updated_at=now,
+            last_error=_case(released, "error"),
+            attempts=_attempts(released),
         )
     if unknown := by_kind.get("unknown"):
-        sending.filter(id__in=[o.digest_id for o in unknown]).update(
-            updated_at=now, last_error=_case(unknown, "error")
-        )
+        sending.filter(id__in=_ids(unknown)).update(updated_at=now, last_error=_case(unknown, "error"))
+
+
+def _ids(outcomes: list[Outcome]) -> list[int]:
+    return [outcome.digest_id for outcome in outcomes]
+
+
+def _attempts(outcomes: list[Outcome]) -> Case:
+    """Give back the claim's attempt for outcomes where no delivery was attempted."""
+    not_attempted = [outcome.digest_id for outcome in outcomes if not outcome.attempted]
+    return Case(
+        When(id__in=not_attempted, then=F("attempts") - 1),
+        default=F("attempts"),
+        output_field=Digest._meta.get_field("attempts"),
+    )
 
 
 def _case(outcomes: list[Outcome], attribute: str) -> Case:

@@ -1,10 +1,15 @@
-"""The sweep (every 10 minutes): settle digests a dead worker left in `sending`, find lost `planned` ones.
+"""The sweep (every 10 minutes): settle digests a dead worker left in `sending`, end the ones that
+must not go out, and find lost `planned` ones.
 
 A digest in `sending` for longer than RESEND_AFTER (well beyond the 600 s task time limit, and
 beyond the seconds SendGrid takes to post its first `processed` event to our webhook):
   - any DeliveryEvent for the digest (its id is in custom_args) proves SendGrid accepted it: `sent`;
-  - no event at all: SendGrid never got it, so it goes back to `planned` to be queued again, at
-    most MAX_ATTEMPTS claims in total; after that it is `failed` with a clear last_error.
+  - no event at all: SendGrid never got it, so it goes back to `planned` to be queued again. Its
+    claim still counts in `attempts` (the worker may have called SendGrid before it died), so after
+    MAX_ATTEMPTS such claims it is `failed` with a clear last_error instead.
+Then, as the claim does (claiming.digests_cancel_unsendable): planned digests whose subscriber may
+no longer be mailed are `cancelled`, and those past their send window are `expired`; neither is ever
+queued again, and their papers are released like those of the digests given up here.
 Digests still `planned` after REQUEUE_AFTER (their task message was lost with a killed worker) are
 listed for queueing again too; a duplicate message is harmless because of the claim (sending.py).
 """
@@ -15,9 +20,11 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from newsletter.digests.claiming import digest_items_release, digests_cancel_unsendable
 from newsletter.models import DeliveryEvent, Digest
 
 logger = logging.getLogger(__name__)
@@ -32,6 +39,8 @@ class SweepReport:
     confirmed_sent: int = 0
     given_up: int = 0
     released: int = 0
+    cancelled: int = 0
+    expired: int = 0
     requeued_ids: list[int] = field(default_factory=list)
 
 
@@ -45,6 +54,24 @@ def digests_sweep(
     """Settle digests stuck in `sending`; the report lists the planned digests to queue again."""
     now = now or timezone.now()
     report = SweepReport()
+    with transaction.atomic():
+        _settle_stuck(report, now=now, resend_after=resend_after, max_attempts=max_attempts)
+        report.cancelled, report.expired = digests_cancel_unsendable(digests=Digest.objects.all(), now=now)
+    report.requeued_ids = _planned_to_requeue(now=now, requeue_after=requeue_after)
+    logger.info(
+        "Digest sweep: %d confirmed sent by events, %d given up, %d released, %d cancelled, "
+        "%d expired, %d re-queued",
+        report.confirmed_sent,
+        report.given_up,
+        report.released,
+        report.cancelled,
+        report.expired,
+        len(report.requeued_ids),
+    )
+    return report
+
+
+def _settle_stuck(report: SweepReport, *, now: datetime, resend_after: timedelta, max_attempts: int) -> None:
     has_event = Exists(DeliveryEvent.objects.filter(digest_id=OuterRef("pk")))
     stuck = Digest.objects.filter(status=Digest.Status.SENDING, claimed_at__lt=now - resend_after)
     report.confirmed_sent = stuck.filter(has_event).update(
@@ -53,6 +80,7 @@ def digests_sweep(
         updated_at=now,
         last_error="Marked sent by the sweep: SendGrid reported events for it after its worker stopped.",
     )
+    # `attempts` already counts the claim that got stuck: the third stuck claim gives up.
     report.given_up = stuck.filter(~has_event, attempts__gte=max_attempts).update(
         status=Digest.Status.FAILED,
         updated_at=now,
@@ -61,21 +89,14 @@ def digests_sweep(
             "gets it twice. Check the worker logs and the Event Webhook."
         ),
     )
+    if report.given_up:
+        digest_items_release(digests=Digest.objects.filter(updated_at=now))
     report.released = stuck.filter(~has_event).update(
         status=Digest.Status.PLANNED,
         claimed_at=None,
         updated_at=now,
         last_error=f"Re-queued by the sweep: in 'sending' over {resend_after} with no SendGrid event.",
     )
-    report.requeued_ids = _planned_to_requeue(now=now, requeue_after=requeue_after)
-    logger.info(
-        "Digest sweep: %d confirmed sent by events, %d given up, %d released, %d re-queued",
-        report.confirmed_sent,
-        report.given_up,
-        report.released,
-        len(report.requeued_ids),
-    )
-    return report
 
 
 def _planned_to_requeue(*, now: datetime, requeue_after: timedelta) -> list[int]:

@@ -19,7 +19,13 @@ from django.db.models import Case, CharField, F, Q, Value, When
 from django.utils import timezone
 
 from newsletter.delivery.errors import MAIL_ERRORS
-from newsletter.delivery.suppressions import email_hash, email_is_suppressed, suppression_add
+from newsletter.delivery.suppressions import (
+    REQUESTED_MAIL_STATUSES,
+    email_hash,
+    email_is_suppressed,
+    subscriber_may_be_mailed,
+    suppression_add,
+)
 from newsletter.models import DeliveryEvent, Interest, Subscriber, Suppression
 from newsletter.subscriptions import emails, selectors
 from newsletter.subscriptions.forms import InterestLine
@@ -36,8 +42,6 @@ SIGNUP_LIMIT_PER_EMAIL = (3, 3600)
 LINK_REQUEST_LIMIT_PER_IP = (10, 3600)
 LINK_REQUEST_LIMIT_PER_EMAIL = (3, 3600)
 EMAIL_CHANGE_LIMIT_PER_SUBSCRIBER = (3, 3600)
-# Statuses we never email: the address does not exist or its owner reported us as spam.
-UNMAILABLE = {Status.BOUNCED, Status.COMPLAINED}
 
 
 class EmailTaken(Exception):
@@ -149,9 +153,11 @@ def _schedule_fields(schedule: Schedule) -> dict[str, object]:
 
 
 def _send_signup_email(subscriber: Subscriber) -> None:
+    if not subscriber_may_be_mailed(subscriber_id=subscriber.pk, statuses=REQUESTED_MAIL_STATUSES):
+        return
     if subscriber.status == Status.PENDING:
         _mail(emails.send_confirmation, subscriber)
-    elif subscriber.status not in UNMAILABLE:
+    else:
         _mail(emails.send_manage_link, subscriber)
 
 
@@ -291,7 +297,10 @@ def subscriber_change_email(*, subscriber: Subscriber, new_email: str) -> None:
     try:
         with transaction.atomic():
             Subscriber.objects.filter(pk=subscriber.pk).update(
-                email=new_email, token_version=F("token_version") + 1, status=reactivated
+                email=new_email,
+                email_hash=email_hash(new_email),
+                token_version=F("token_version") + 1,
+                status=reactivated,
             )
     except IntegrityError:
         raise EmailTaken(f"{new_email} already belongs to another subscription") from None

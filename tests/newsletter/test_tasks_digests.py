@@ -39,8 +39,9 @@ def test_plan_then_send_tasks_deliver_and_report_counts(db, fake, django_capture
         assert tasks.plan_digests() == {"due": 1, "planned": 1, "skipped": 0}
     digest = Digest.objects.get()
 
-    assert tasks.send_digests([digest.id]) == {"claimed": 1, "sent": 1, "failed": 0}
-    assert tasks.send_digests([str(digest.id)]) == {"claimed": 0, "sent": 0, "failed": 0}
+    nothing = {"cancelled": 0, "expired": 0, "failed": 0}
+    assert tasks.send_digests([digest.id]) == {"claimed": 1, "sent": 1, **nothing}
+    assert tasks.send_digests([str(digest.id)]) == {"claimed": 0, "sent": 0, **nothing}
     assert len(fake.accepted) == 1
 
 
@@ -52,4 +53,11 @@ def test_sweep_task_reports_what_it_did(db):
         claimed_at=timezone.now() - timedelta(hours=2),
     )  # fmt: skip
 
-    assert tasks.sweep_stuck_digests() == {"confirmed_sent": 0, "given_up": 1, "released": 0, "requeued": 0}
+    assert tasks.sweep_stuck_digests() == {
+        "confirmed_sent": 0,
+        "given_up": 1,
+        "released": 0,
+        "cancelled": 0,
+        "expired": 0,
+        "requeued": 0,
+    }

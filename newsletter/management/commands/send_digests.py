@@ -50,7 +50,7 @@ class Command(BaseCommand):
                 report = digests_send(digest_ids=digest_ids[start : start + SEND_CHUNK])
             except DigestSendingConfigurationError as error:
                 raise CommandError(str(error)) from None
-            for name in ("claimed", "sent", "failed", "released", "unknown"):
+            for name in ("claimed", "cancelled", "expired", "sent", "failed", "released", "unknown"):
                 setattr(total, name, getattr(total, name) + getattr(report, name))
             self.stdout.write(f"  sent {total.sent}/{len(digest_ids)}, failed {total.failed}")
         elapsed = time.perf_counter() - started

@@ -16,7 +16,8 @@ from newsletter.delivery.events import (
     webhook_parse,
     webhook_verify,
 )
-from newsletter.models import DeliveryEvent, Digest, Subscriber
+from newsletter.delivery.suppressions import email_hash
+from newsletter.models import DeliveryEvent, Digest, Subscriber, Suppression
 from tests.fakes.sendgrid import WebhookSigner
 
 NOW = 1_778_230_000  # 2026-05-08T08:46:40Z
@@ -365,6 +366,75 @@ def test_events_never_reactivate_an_unsubscribed_or_paused_subscriber(db):
     gone.refresh_from_db()
     paused.refresh_from_db()
     assert (gone.status, paused.status) == (Subscriber.Status.UNSUBSCRIBED, Subscriber.Status.PAUSED)
+
+
+def suppressions() -> dict[str, str]:
+    return dict(Suppression.objects.values_list("email_hash", "reason"))
+
+
+@pytest.mark.parametrize(
+    ("kind", "extra", "reason"),
+    [
+        ("bounce", {"type": "bounce", "reason": "550 5.1.1 unknown user"}, "bounced"),
+        ("dropped", {"reason": "Invalid"}, "invalid"),
+        ("dropped", {"reason": "Bounced Address"}, "invalid"),
+        ("spamreport", {}, "complained"),
+        ("unsubscribe", {}, "unsubscribed"),
+        ("group_unsubscribe", {"asm_group_id": 1}, "unsubscribed"),
+    ],
+)
+def test_each_never_mail_again_event_puts_the_address_on_the_suppression_list(ada, kind, extra, reason):
+    record(event(kind, "e1", email="ADA@example.com", **extra))
+
+    assert suppressions() == {email_hash("ada@example.com"): reason}
+
+
+def test_an_address_with_no_subscriber_is_suppressed_too(db):
+    record(event("spamreport", "s1", email="stranger@example.com"))
+
+    assert suppressions() == {email_hash("stranger@example.com"): "complained"}
+
+
+@pytest.mark.parametrize(
+    ("kind", "extra"),
+    [
+        ("bounce", {"type": "blocked", "reason": "421 try again later"}),
+        ("dropped", {"reason": "Exceeded max size"}),
+        ("deferred", {}),
+        ("delivered", {}),
+        ("group_resubscribe", {}),
+    ],
+)
+def test_events_that_do_not_mean_never_again_suppress_nothing(ada, kind, extra):
+    record(event(kind, "e1", **extra))
+
+    assert suppressions() == {}
+
+
+def test_the_first_reason_recorded_for_an_address_is_kept(ada):
+    record(event("bounce", "b1", type="bounce"), event("spamreport", "s1"))  # a complaint says more
+    record(event("unsubscribe", "u1"))
+
+    assert suppressions() == {email_hash("ada@example.com"): "complained"}
+
+
+def test_the_suppression_is_written_in_the_transaction_of_the_status_change(ada, digest):
+    from django.db import DatabaseError, connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL's 32-bit integer overflow to fail the batch's last UPDATE")
+    Digest.objects.filter(pk=digest.pk).update(open_count=2**31 - 1)
+    batch = (event("bounce", "b1", type="bounce"), event("open", "o1", digest_id=str(digest.id)))
+
+    with pytest.raises(DatabaseError, match="out of range"):
+        record(*batch)  # the open counter, updated after the bounce, overflows
+
+    ada.refresh_from_db()
+    assert (ada.status, suppressions(), DeliveryEvent.objects.count()) == ("active", {}, 0)
+    Digest.objects.filter(pk=digest.pk).update(open_count=0)
+    record(*batch)  # SendGrid retries the delivery: now all of it lands
+    ada.refresh_from_db()
+    assert (ada.status, suppressions()) == ("bounced", {email_hash("ada@example.com"): "bounced"})
 
 
 def test_a_complaint_outranks_a_bounce_in_the_same_batch(ada):

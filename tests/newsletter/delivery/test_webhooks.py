@@ -9,11 +9,13 @@ import time
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from newsletter.models import DeliveryEvent, Digest, Subscriber
+from newsletter.digests.claiming import digests_claim
+from newsletter.models import DeliveryEvent, Digest, Subscriber, Suppression
 from tests.fakes.sendgrid import WebhookSigner
 
 URL = "/webhooks/sendgrid/"
@@ -79,6 +81,25 @@ def test_a_signed_request_is_recorded_and_acted_on(client, digest):
     digest.subscriber.refresh_from_db()
     assert digest.delivered_at is not None and digest.open_count == 1
     assert digest.subscriber.status == Subscriber.Status.COMPLAINED
+    assert Suppression.objects.get().reason == Suppression.Reason.COMPLAINED
+
+
+def test_a_bounce_reported_after_planning_cancels_the_digest_at_its_claim(client, digest):
+    Digest.objects.filter(pk=digest.pk).update(status=Digest.Status.PLANNED, created_at=timezone.now())
+
+    assert post(client, events_body(event("bounce", "b1", type="bounce"))).status_code == 200
+    claim = digests_claim(digest_ids=[digest.id])
+
+    digest.refresh_from_db()
+    assert (claim.claimed_ids, claim.cancelled, digest.status) == ([], 1, Digest.Status.CANCELLED)
+    assert digest.last_error == "Cancelled before sending: the address is on the suppression list (bounced)."
+
+
+def test_a_refused_request_suppresses_nothing(client, digest):
+    signed = events_body(event("spamreport", "s1"))
+    response = post(client, signed, SIGNER.headers(events_body(event("open", "o1"))))
+    assert response.status_code == 403
+    assert not Suppression.objects.exists()
 
 
 def test_no_csrf_token_is_needed(digest):

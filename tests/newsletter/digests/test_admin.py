@@ -1,8 +1,13 @@
 from __future__ import annotations
 
-from django.urls import reverse
+from datetime import timedelta
 
-from newsletter.models import Digest
+from django.urls import reverse
+from django.utils import timezone
+
+from newsletter.delivery.dashboard import dashboard_figures
+from newsletter.digests.sweep import digests_sweep
+from newsletter.models import Digest, Subscriber
 from tests.newsletter.digests.test_sending import planned_digests
 
 
@@ -48,3 +53,48 @@ def test_admin_preview_needs_staff(client, db):
     [digest_id] = planned_digests(1)
     response = client.get(reverse("admin:newsletter_digest_preview", args=[digest_id]))
     assert response.status_code == 302  # to the admin login
+
+
+def test_admin_filters_cancelled_and_expired_digests_and_shows_why(admin_client):
+    cancelled, expired, sent = planned_digests(3)
+    Subscriber.objects.filter(digests__id=cancelled).update(status="unsubscribed")
+    Digest.objects.filter(id=expired).update(created_at=timezone.now() - timedelta(days=2))
+    Digest.objects.filter(id=sent).update(status="sent")
+    digests_sweep()
+    changelist = reverse("admin:newsletter_digest_changelist")
+
+    for status, shown, reason in [
+        ("cancelled", cancelled, "Cancelled before sending: the subscriber is unsubscribed."),
+        ("expired", expired, "Expired: not sent within 24 hours of being planned"),
+    ]:
+        html = admin_client.get(changelist, {"status__exact": status}).content.decode()
+        assert f'href="/admin/newsletter/digest/{shown}/change/' in html
+        assert reason in html
+        others = {cancelled, expired, sent} - {shown}
+        assert not any(f'href="/admin/newsletter/digest/{other}/change/' in html for other in others)
+    everything = admin_client.get(changelist).content.decode()
+    assert '?status__exact=cancelled"' in everything and '?status__exact=expired"' in everything
+
+
+def test_admin_change_page_shows_the_send_window_and_released_items(admin_client):
+    [digest_id] = planned_digests(1)
+    Subscriber.objects.update(status="paused")
+    digests_sweep()
+
+    html = admin_client.get(reverse("admin:newsletter_digest_change", args=[digest_id])).content.decode()
+
+    assert "send window ends" in html.lower()
+    assert "released" in html.lower()
+    assert html.count('<img src="/static/admin/img/icon-yes.svg" alt="True">') == 4  # each item released
+
+
+def test_dashboard_counts_ignore_cancelled_and_expired_digests(admin_client):
+    ids = planned_digests(3)
+    Digest.objects.filter(id=ids[0]).update(status="sent", sent_at=timezone.now())
+    Digest.objects.filter(id=ids[1]).update(status="cancelled")
+    Digest.objects.filter(id=ids[2]).update(status="expired")
+
+    figures = dashboard_figures(now=timezone.now())
+
+    assert (figures.sent_today, figures.failed_today, figures.skipped_today) == (1, 0, 0)
+    assert admin_client.get("/admin/dashboard/").status_code == 200

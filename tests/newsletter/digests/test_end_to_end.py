@@ -14,15 +14,18 @@ import json
 import re
 import time
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
+from newsletter.digests.planning import digests_plan
 from newsletter.digests.sweep import RESEND_AFTER
 from newsletter.matching import canonical_interest
 from newsletter.models import Digest, Interest, Subscriber
+from newsletter.subscriptions import tokens
 from tests.conftest import FIXTURES, WorkerProcess, subprocess_env, wait_until
 from tests.fakes.sendgrid import FakeSendGrid, Hang, WebhookSigner
 
@@ -191,3 +194,68 @@ def test_a_worker_killed_mid_batch_still_delivers_every_digest_exactly_once(clie
     assert recipients(fake) == {subscriber.email: 1 for subscriber in subscribers}
     run_task(worker, sweep_stuck_digests)
     assert len(fake.accepted) == 12
+
+
+def post_signed_events(client, events: list[dict]) -> None:
+    raw = json.dumps(events).encode()
+    response = client.post(
+        "/webhooks/sendgrid/", data=raw, content_type="application/json", headers=SIGNER.headers(raw)
+    )
+    assert response.status_code == 200, response.content
+
+
+def sendgrid_event(kind: str, email: str, **extra) -> dict:
+    return {
+        "email": email,
+        "timestamp": int(time.time()),
+        "event": kind,
+        "sg_event_id": f"{kind}-{email}",
+        **extra,
+    }
+
+
+def test_subscribers_who_leave_after_planning_get_nothing_through_the_worker(client, worker, fake):
+    """Unsubscribed, paused, bounced and complained between planning and sending: only the one who stayed
+    gets a digest, and the others' digests end `cancelled` with the reason."""
+    from newsletter.tasks import send_digests, sweep_stuck_digests
+
+    call_command("fetch_papers", "--source", "hf-api", "--file", str(CAPTURE))
+    stays, unsubscribes, pauses, bounces, complains = active_subscribers(5)
+    planned = digests_plan().planned_ids
+    assert len(planned) == 5
+
+    # Each leaves the way a person (or their mailbox provider) does, through our real endpoints.
+    unsubscribe = urlsplit(tokens.unsubscribe_url(unsubscribes)).path
+    assert client.post(unsubscribe, {"List-Unsubscribe": "One-Click"}).status_code == 200
+    pause = urlsplit(tokens.preferences_url(pauses)).path + "pause/"
+    assert client.post(pause).status_code == 302
+    post_signed_events(
+        client,
+        [
+            sendgrid_event("bounce", bounces.email, type="bounce", reason="550 5.1.1 no such user"),
+            sendgrid_event("spamreport", complains.email),
+        ],
+    )
+
+    run_task(worker, send_digests, planned)
+
+    assert recipients(fake) == {stays.email: 1}
+    outcome = {d.subscriber_id: (d.status, d.last_error) for d in Digest.objects.all()}
+    assert outcome == {
+        stays.id: ("sent", ""),
+        unsubscribes.id: ("cancelled", "Cancelled before sending: the subscriber is unsubscribed."),
+        pauses.id: ("cancelled", "Cancelled before sending: the subscriber is paused."),
+        bounces.id: (
+            "cancelled",
+            "Cancelled before sending: the address is on the suppression list (bounced).",
+        ),
+        complains.id: (
+            "cancelled",
+            "Cancelled before sending: the address is on the suppression list (complained).",
+        ),
+    }
+
+    # The sweep and a redelivered message change nothing: a cancelled digest is final.
+    run_task(worker, sweep_stuck_digests)
+    run_task(worker, send_digests, planned)
+    assert len(fake.accepted) == 1

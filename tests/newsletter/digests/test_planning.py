@@ -303,3 +303,61 @@ def test_recency_counts_the_day_a_paper_was_featured_not_its_arxiv_date(db):
         Digest.objects.get(subscriber=subscriber).items.order_by("rank").values_list("paper_id", flat=True)
     )
     assert ranked == [featured_today.id, only_on_arxiv.id]
+
+
+def end_unsent(digest: Digest, how: str, settings) -> None:
+    """End a planned digest unsent, the way the sending side does."""
+    from newsletter.digests.sending import digests_send
+    from newsletter.digests.sweep import digests_sweep
+    from tests.fakes.sendgrid import FakeSendGrid, Reply
+
+    soon = digest.created_at + timedelta(minutes=5)
+    if how == "expired":  # its send window passed with nobody claiming it
+        with time_machine.travel(digest.created_at + timedelta(hours=24), tick=False):
+            digests_sweep()
+    elif how == "cancelled":  # paused before the claim, back since
+        Subscriber.objects.filter(pk=digest.subscriber_id).update(status="paused")
+        with time_machine.travel(soon, tick=False):
+            digests_send(digest_ids=[digest.id])
+        Subscriber.objects.filter(pk=digest.subscriber_id).update(status="active")
+    else:  # failed: SendGrid rejects the message
+        with FakeSendGrid(api_key="SG.planning-tests") as fake, time_machine.travel(soon, tick=False):
+            settings.EMAIL_BACKEND = "newsletter.delivery.sendgrid.SendGridBackend"
+            settings.SENDGRID_API_KEY, settings.SENDGRID_API_HOST = fake.api_key, fake.url
+            fake.default = Reply(400, {"errors": [{"message": "bad", "field": None}]})
+            digests_send(digest_ids=[digest.id])
+    digest.refresh_from_db()
+    assert digest.status == how
+
+
+@pytest.mark.parametrize("how", ["expired", "cancelled", "failed"])
+def test_papers_of_a_digest_that_was_not_sent_go_in_the_next_digest(papers, settings, how):
+    subscriber = make_subscriber("paris@example.com", papers_per_digest=50)
+    plan()
+    first = Digest.objects.get(subscriber=subscriber)
+    first_papers = set(first.items.values_list("paper_id", flat=True))
+    end_unsent(first, how, settings)
+    tomorrow = NOW + timedelta(days=1)
+    fresh = make_papers(first_seen_at=tomorrow - timedelta(hours=2), limit=120, offset=200)
+
+    plan(now=tomorrow)
+
+    second = Digest.objects.get(subscriber=subscriber, edition="2026-11-22")
+    second_papers = set(second.items.values_list("paper_id", flat=True))
+    assert first_papers <= second_papers
+    assert second_papers - first_papers <= {paper.id for paper in fresh}
+    assert first.items.count() == len(first_papers)  # the unsent digest keeps its record
+
+
+def test_a_paper_held_by_a_planned_or_sent_digest_is_still_refused_by_the_database(papers):
+    from django.db import IntegrityError, transaction
+
+    subscriber = make_subscriber("paris@example.com")
+    plan()
+    held = DigestItem.objects.first()
+    other = Digest.objects.create(subscriber=subscriber, edition="2026-11-22", created_at=NOW)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        DigestItem.objects.create(digest=other, subscriber=subscriber, paper=held.paper, rank=1, score=1.0)
+    DigestItem.objects.filter(pk=held.pk).update(released=True)
+    DigestItem.objects.create(digest=other, subscriber=subscriber, paper=held.paper, rank=1, score=1.0)

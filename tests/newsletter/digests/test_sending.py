@@ -2,22 +2,24 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.db import connection
 from django.utils import timezone
 
+from newsletter.delivery.suppressions import email_hash
+from newsletter.digests.planning import digests_plan
 from newsletter.digests.sending import (
     DigestSendingConfigurationError,
     RetryPolicy,
-    digests_claim,
     digests_send,
 )
-from newsletter.digests.sweep import digests_sweep
-from newsletter.models import DeliveryEvent, Digest
+from newsletter.models import Digest, Subscriber, Suppression
+from papers.models import Paper
 from tests.fakes.sendgrid import FakeSendGrid, Hang, Reply
-from tests.newsletter.digests.test_planning import NOW, make_papers, make_subscriber, plan
+from tests.newsletter.digests.test_planning import make_papers, make_subscriber
 
 FAST = RetryPolicy(max_retries=2, base_delay=0.01, max_delay=0.05)
 
@@ -34,13 +36,15 @@ def fake(settings):
 
 
 def planned_digests(count: int = 2) -> list[int]:
-    papers = make_papers(first_seen_at=NOW - timedelta(hours=5), limit=150)
+    """Digests planned just now (the send window counts from then), whatever the hour."""
+    now = timezone.now()
+    papers = make_papers(first_seen_at=now - timedelta(hours=5), limit=150)
     for paper in papers:
         paper.github_repo = f"https://github.com/example/{paper.arxiv_id}"
     type(papers[0]).objects.bulk_update(papers, ["github_repo"])
     for number in range(count):
         make_subscriber(f"reader{number}@example.com", interests=["diffusion", "speech"], papers_per_digest=4)
-    return plan().planned_ids
+    return digests_plan(now=now, force=True).planned_ids
 
 
 def statuses() -> dict[int, str]:
@@ -106,19 +110,11 @@ def test_concurrent_tasks_with_the_same_ids_send_each_digest_once(transactional_
     assert sorted(int(body["custom_args"]["digest_id"]) for body in fake.accepted) == sorted(ids)
 
 
-def test_claim_moves_only_planned_digests_and_returns_exactly_those(db):
-    ids = planned_digests(3)
-    Digest.objects.filter(id=ids[0]).update(status="sent")
-
-    assert digests_claim(digest_ids=ids) == sorted(ids[1:])
-    assert digests_claim(digest_ids=ids) == []
-    assert sorted(statuses().values()) == ["sending", "sending", "sent"]
-
-
 def test_sending_a_chunk_does_not_query_per_digest(db, fake, django_assert_max_num_queries):
     ids = planned_digests(20)
-    # claim, digests+subscribers, items, papers, one UPDATE for the sent ones
-    with django_assert_max_num_queries(5):
+    # The claim's transaction (savepoint, cancel, expire, claim, release), digests+subscribers,
+    # items, papers, one UPDATE for the sent ones: the same for 20 digests as for 200.
+    with django_assert_max_num_queries(9):
         digests_send(digest_ids=ids, policy=FAST)
     assert len(fake.accepted) == 20
 
@@ -229,72 +225,163 @@ def test_after_an_authentication_error_other_send_tasks_stop_before_claiming(db,
     assert not Digest.objects.filter(claimed_at__isnull=False).exists()
 
 
-def stuck(ids: list[int], *, minutes: int) -> None:
-    Digest.objects.filter(id__in=ids).update(
-        status="sending", claimed_at=timezone.now() - timedelta(minutes=minutes)
-    )
+# --- Left means left ---------------------------------------------------------------------------
 
 
-def test_sweep_marks_stuck_digests_with_a_sendgrid_event_as_sent(db):
-    ids = planned_digests(2)
-    stuck(ids, minutes=45)
-    DeliveryEvent.objects.create(
-        sg_event_id="evt-1",
-        event="processed",
-        email="reader0@example.com",
-        timestamp=timezone.now(),
-        digest_id=ids[0],
-        raw={},
-    )
-
-    report = digests_sweep()
-
-    assert report.confirmed_sent == 1
-    assert statuses()[ids[0]] == "sent"
-    assert statuses()[ids[1]] == "planned"
-    assert report.requeued_ids == [ids[1]]
-    assert "no SendGrid event" in Digest.objects.get(id=ids[1]).last_error
+def leave(subscriber: Subscriber, how: str) -> None:
+    """What each way of leaving writes, done after the digest was planned."""
+    if how == "suppressed":  # e.g. erased under an older row, or suppressed by the provider
+        Suppression.objects.create(email_hash=email_hash(subscriber.email.upper()), reason="bounced")
+    else:
+        Subscriber.objects.filter(pk=subscriber.pk).update(status=how)
 
 
-def test_sweep_leaves_recently_claimed_digests_alone(db):
-    ids = planned_digests(1)
-    stuck(ids, minutes=5)
+@pytest.mark.parametrize(
+    ("how", "reason"),
+    [
+        ("unsubscribed", "the subscriber is unsubscribed"),
+        ("paused", "the subscriber is paused"),
+        ("bounced", "the subscriber is bounced"),
+        ("complained", "the subscriber is complained"),
+        ("pending", "the subscriber is pending"),
+        ("suppressed", "the address is on the suppression list (bounced)"),
+    ],
+)
+def test_a_digest_whose_subscriber_left_after_planning_is_cancelled_not_sent(db, fake, how, reason):
+    stays, leaves = planned_digests(2)
+    leave(Digest.objects.get(id=leaves).subscriber, how)
 
-    report = digests_sweep()
+    report = digests_send(digest_ids=[stays, leaves], policy=FAST)
 
-    assert (report.confirmed_sent, report.released, report.requeued_ids) == (0, 0, [])
-    assert statuses() == {ids[0]: "sending"}
+    assert (report.claimed, report.cancelled, report.sent) == (1, 1, 1)
+    assert [int(body["custom_args"]["digest_id"]) for body in fake.accepted] == [stays]
+    cancelled = Digest.objects.get(id=leaves)
+    assert cancelled.status == "cancelled"
+    assert cancelled.last_error == f"Cancelled before sending: {reason}."
+    assert (cancelled.attempts, cancelled.claimed_at) == (0, None)
+    assert not cancelled.items.filter(released=False).exists()
+    assert cancelled.items.count() == 4  # kept for the admin and the data export
+    assert not Digest.objects.get(id=stays).items.filter(released=True).exists()
 
 
-def test_sweep_gives_up_after_max_attempts_instead_of_risking_duplicates(db):
-    ids = planned_digests(1)
-    stuck(ids, minutes=45)
-    Digest.objects.filter(id__in=ids).update(attempts=3)
+def test_a_repeated_claim_of_a_cancelled_digest_does_nothing(db, fake):
+    [digest_id] = planned_digests(1)
+    leave(Digest.objects.get().subscriber, "unsubscribed")
+    digests_send(digest_ids=[digest_id], policy=FAST)
+    Subscriber.objects.update(status="active")  # resubscribed: the cancelled edition stays cancelled
 
-    report = digests_sweep()
+    again = digests_send(digest_ids=[digest_id], policy=FAST)
 
-    assert report.given_up == 1
+    assert (again.claimed, again.cancelled) == (0, 0)
+    assert fake.requests == 0
+    assert statuses() == {digest_id: "cancelled"}
+
+
+# --- Late is never -----------------------------------------------------------------------------
+
+
+PLANNED = datetime(2026, 11, 21, 6, 15, tzinfo=UTC)
+
+
+def planned_at(when: datetime, *, frequency: str = "daily") -> int:
+    """One digest planned at `when` (frozen), for a subscriber due then."""
+    make_papers(first_seen_at=when - timedelta(hours=5), limit=150)
+    make_subscriber("late@example.com", interests=["diffusion"], frequency=frequency, weekday=5)
+    with time_machine.travel(when, tick=False):
+        return digests_plan(force=True).planned_ids[0]
+
+
+def test_the_claim_never_claims_a_daily_digest_past_its_window(db, fake):
+    digest_id = planned_at(PLANNED)
+
+    with time_machine.travel(PLANNED + timedelta(hours=24), tick=False):
+        report = digests_send(digest_ids=[digest_id], policy=FAST)
+
+    assert (report.claimed, report.expired, report.sent) == (0, 1, 0)
+    assert fake.requests == 0
     digest = Digest.objects.get()
-    assert digest.status == "failed"
-    assert "no SendGrid event" in digest.last_error
+    assert digest.status == "expired"
+    assert digest.last_error.startswith("Expired: not sent within 24 hours of being planned (daily")
+    assert digest.attempts == 0
+    assert not digest.items.filter(released=False).exists()
 
 
-def test_sweep_requeues_planned_digests_whose_task_was_lost(db):
-    ids = planned_digests(2)
-    Digest.objects.filter(id=ids[0]).update(updated_at=timezone.now() - timedelta(hours=1))
-    Digest.objects.filter(id=ids[1]).update(updated_at=timezone.now() - timedelta(minutes=5))
+def test_a_digest_just_inside_its_window_is_still_sent(db, fake):
+    digest_id = planned_at(PLANNED)
 
-    report = digests_sweep()
+    with time_machine.travel(PLANNED + timedelta(hours=23, minutes=59), tick=False):
+        report = digests_send(digest_ids=[digest_id], policy=FAST)
 
-    assert report.requeued_ids == [ids[0]]
+    assert (report.sent, report.expired) == (1, 0)
 
 
-def test_sweep_requeues_a_waiting_digest_once_per_delay_not_at_every_sweep(db):
-    ids = planned_digests(1)
-    Digest.objects.filter(id__in=ids).update(updated_at=timezone.now() - timedelta(hours=1))
-    first = timezone.now()
+def test_weekly_digests_have_their_own_window_from_the_settings(db, fake, settings):
+    digest_id = planned_at(PLANNED, frequency="weekly")
+    assert Digest.objects.get().edition == "2026-W47"
 
-    assert digests_sweep(now=first).requeued_ids == ids
-    # Ten minutes later the digest is still waiting behind a long queue: its copy is already queued.
-    assert digests_sweep(now=first + timedelta(minutes=10)).requeued_ids == []
-    assert digests_sweep(now=first + timedelta(minutes=31)).requeued_ids == ids
+    with time_machine.travel(PLANNED + timedelta(hours=30), tick=False):
+        settings.DIGEST_SEND_WINDOW_WEEKLY_HOURS = 30
+        assert digests_send(digest_ids=[digest_id], policy=FAST).expired == 1
+    assert "within 30 hours of being planned (weekly" in Digest.objects.get().last_error
+
+
+def test_weekly_digests_default_to_a_three_day_window(db, fake):
+    digest_id = planned_at(PLANNED, frequency="weekly")
+
+    with time_machine.travel(PLANNED + timedelta(hours=71), tick=False):
+        assert digests_send(digest_ids=[digest_id], policy=FAST).sent == 1
+
+
+# --- attempts counts provider calls ------------------------------------------------------------
+
+
+def attempts() -> dict[int, int]:
+    return dict(Digest.objects.values_list("id", "attempts"))
+
+
+def test_a_release_after_an_authentication_error_does_not_count_as_an_attempt(db, fake, settings):
+    ids = planned_digests(3)
+    settings.SENDGRID_API_KEY = "SG.revoked"
+
+    with pytest.raises(DigestSendingConfigurationError):
+        digests_send(digest_ids=ids, policy=FAST, threads=1)
+
+    assert fake.requests == 1
+    assert attempts() == dict.fromkeys(ids, 0)
+
+
+def test_a_release_after_too_many_rate_limits_does_not_count_as_an_attempt(db, fake):
+    [digest_id] = planned_digests(1)
+    fake.default = Reply(429, headers={"X-RateLimit-Reset": str(int(time.time()))})
+
+    report = digests_send(digest_ids=[digest_id], policy=RetryPolicy(max_rate_limit_waits=1), threads=1)
+
+    assert report.released == 1
+    assert fake.requests == 2
+    assert statuses() == {digest_id: "planned"}
+    assert attempts() == {digest_id: 0}
+    assert "Rate limited 2 times" in Digest.objects.get().last_error
+
+
+def test_a_rendering_error_fails_the_digest_without_counting_an_attempt(db, fake):
+    [digest_id] = planned_digests(1)
+    Paper.objects.update(authors=5)  # a data bug the renderer trips on
+
+    digests_send(digest_ids=[digest_id], policy=FAST)
+
+    digest = Digest.objects.get()
+    assert (digest.status, digest.attempts, fake.requests) == ("failed", 0, 0)
+
+
+def test_a_failed_digest_releases_its_papers(db, fake):
+    [digest_id] = planned_digests(1)
+    fake.script(
+        Reply(400, {"errors": [{"message": "bad address", "field": "personalizations.0.to.0.email"}]})
+    )
+
+    digests_send(digest_ids=[digest_id], policy=FAST)
+
+    digest = Digest.objects.get()
+    assert (digest.status, digest.attempts) == ("failed", 1)  # SendGrid was called: it counts
+    assert digest.items.count() == 4
+    assert not digest.items.filter(released=False).exists()
