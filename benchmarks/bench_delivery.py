@@ -47,8 +47,8 @@ from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from newsletter import mail  # noqa: E402
-from newsletter.digests.planning import digests_plan  # noqa: E402
 from newsletter.digests.rendering import DigestRenderer  # noqa: E402
+from newsletter.digests.runs import digests_plan  # noqa: E402
 from newsletter.digests.selectors import digest_views  # noqa: E402
 from newsletter.digests.sending import SEND_CHUNK, digests_send  # noqa: E402
 from newsletter.matching import canonical_interest  # noqa: E402

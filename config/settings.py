@@ -168,6 +168,8 @@ else:
 # A planned digest not sent within this many hours of being planned expires instead of going out late.
 DIGEST_SEND_WINDOW_DAILY_HOURS = env_int("DIGEST_SEND_WINDOW_DAILY_HOURS", 24, minimum=1)
 DIGEST_SEND_WINDOW_WEEKLY_HOURS = env_int("DIGEST_SEND_WINDOW_WEEKLY_HOURS", 72, minimum=1)
+# Subscribers per planning task: bounds a worker's memory whatever the number of subscribers.
+PLANNING_SHARD_SIZE = env_int("PLANNING_SHARD_SIZE", 20_000, minimum=1)
 
 # --- Paper sources ----------------------------------------------------------------------------
 PAPER_SOURCE_CHOICES = {"hf", "hf-api", "arxiv-rss", "arxiv-list"}

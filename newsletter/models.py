@@ -8,6 +8,8 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from newsletter import matching
+
 MAX_INTERESTS_PER_SUBSCRIBER = 20
 MAX_INTEREST_LENGTH = 200
 
@@ -39,6 +41,36 @@ class EmailHashField(models.CharField):
         value = email_hash(model_instance.email)
         setattr(model_instance, self.attname, value)
         return value
+
+
+class CompiledInterestField(models.JSONField):
+    """The interest's syntax tree (matching.compiled_form of `text`), recomputed on save and
+    bulk_create, so a planner loads it instead of parsing hundreds of thousands of texts each run.
+
+    None for a text the parser refuses (forms and the admin never save one; the planner skips it).
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs["editable"] = False
+        kwargs["null"] = True
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        del kwargs["editable"], kwargs["null"]
+        return name, path, args, kwargs
+
+    def pre_save(self, model_instance: models.Model, add: bool) -> list | None:
+        value = compiled_form_or_none(model_instance.text)
+        setattr(model_instance, self.attname, value)
+        return value
+
+
+def compiled_form_or_none(text: str) -> list | None:
+    try:
+        return matching.compiled_form(text)
+    except matching.InterestSyntaxError:
+        return None
 
 
 class SubscriberStatus(models.TextChoices):
@@ -136,6 +168,7 @@ class Interest(models.Model):
     subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="interests")
     text = models.CharField(max_length=MAX_INTEREST_LENGTH)
     canonical = models.CharField(max_length=400, db_index=True)
+    compiled = CompiledInterestField()
     position = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -242,8 +275,9 @@ class DigestItem(models.Model):
     paper = models.ForeignKey("papers.Paper", on_delete=models.CASCADE, related_name="+")
     rank = models.PositiveSmallIntegerField()
     score = models.FloatField()
+    # The lines that picked the paper, as typed; the words to highlight are found when the digest
+    # is shown (matching.explain_match), for ten papers rather than for every pick of a run.
     matched_interests = models.JSONField(default=list)
-    matched_terms = models.JSONField(default=list)
 
     class Meta:
         ordering = ["digest_id", "rank"]
@@ -285,3 +319,83 @@ class DeliveryEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} {self.email}"
+
+
+class PlanningRunStatus(models.TextChoices):
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class PlanningRun(models.Model):
+    """One planning run: the coordinator split the mailable subscribers into shards at `moment`.
+
+    `key` names the beat slot the run belongs to, so two coordinators started for the same slot
+    plan once. The counters add up the shards as they finish.
+    """
+
+    Status = PlanningRunStatus
+
+    key = models.CharField(max_length=64, unique=True)
+    moment = models.DateTimeField(help_text="The instant every shard plans for.")
+    force = models.BooleanField(default=False, help_text="Send hours and weekdays ignored.")
+    emails = models.JSONField(null=True, blank=True, help_text="Only these addresses (an operator's run).")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
+    shards = models.PositiveIntegerField(default=0)
+    shards_done = models.PositiveIntegerField(default=0)
+    due = models.PositiveIntegerField(default=0)
+    planned = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    items = models.PositiveBigIntegerField(default=0)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=PlanningRunStatus.values), name="planningrun_status_valid"
+            ),
+            models.CheckConstraint(condition=Q(shards_done__lte=F("shards")), name="planningrun_shards_done"),
+        ]
+        indexes = [models.Index(fields=["status", "started_at"], name="planningrun_status_started_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status})"
+
+    @property
+    def seconds(self) -> float | None:
+        return (self.finished_at - self.started_at).total_seconds() if self.finished_at else None
+
+
+class PlanningShard(models.Model):
+    """The subscribers with ids in [first_id, last_id] of one run, planned by one task."""
+
+    Status = PlanningRunStatus
+
+    run = models.ForeignKey(PlanningRun, on_delete=models.CASCADE, related_name="shard_set")
+    number = models.PositiveIntegerField()
+    first_id = models.BigIntegerField()
+    last_id = models.BigIntegerField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
+    due = models.PositiveIntegerField(default=0)
+    planned = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    items = models.PositiveIntegerField(default=0)
+    seconds = models.FloatField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "number"], name="planningshard_unique_number"),
+            models.CheckConstraint(condition=Q(first_id__lte=F("last_id")), name="planningshard_id_range"),
+            models.CheckConstraint(
+                condition=Q(status__in=PlanningRunStatus.values), name="planningshard_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} shard {self.number} ({self.status})"

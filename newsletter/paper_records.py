@@ -42,6 +42,11 @@ def paper_record_from_row(row: dict) -> PaperRecord:
     )
 
 
+def paper_record_from_paper(paper: Paper) -> PaperRecord:
+    """The PaperRecord of a loaded Paper (its matching fields, RECORD_FIELDS, must be loaded)."""
+    return paper_record_from_row({name: getattr(paper, name) for name in RECORD_FIELDS})
+
+
 def paper_records_since(*, since: dt.date | None) -> list[PaperRecord]:
     """Every paper featured or published on or after `since` (all papers when None), in one query."""
     papers = Paper.objects.all()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from newsletter.digests.planning import PlannerBusy, digests_plan
+from newsletter.digests.runs import PlannerBusy, planning_run_start, planning_shard_fail, planning_shard_plan
 from newsletter.digests.sending import SEND_CHUNK, digests_send
 from newsletter.digests.sweep import digests_sweep
 from newsletter.subscriptions.services import subscribers_purge_unconfirmed
@@ -35,12 +35,33 @@ def queue_sending(*, digest_ids: list[int]) -> int:
 
 @shared_task(name="newsletter.tasks.plan_digests", acks_late=True)
 def plan_digests() -> dict:
+    """The coordinator (beat: every 15 minutes): one run, one planning task per shard."""
     try:
-        report = digests_plan()
+        run = planning_run_start()
     except PlannerBusy as busy:
-        # The previous run is still going: this beat is simply skipped.
+        # This slot is planned already, or the previous run is still going: this beat is skipped.
         return {"busy": str(busy)}
-    # The planning transaction has committed: the send tasks will find the digests.
+    # The run's transaction has committed: any worker can take any shard now.
+    shard_ids = list(run.shard_set.order_by("number").values_list("id", flat=True))
+    for shard_id in shard_ids:
+        plan_digest_shard.delay(shard_id)
+    return {"run": run.pk, "shards": len(shard_ids)}
+
+
+SHARD_RETRIES = 3
+
+
+@shared_task(name="newsletter.tasks.plan_digest_shard", acks_late=True, bind=True, max_retries=SHARD_RETRIES)
+def plan_digest_shard(self, shard_id: int) -> dict:
+    """Plan one shard, then queue its sends; a failure is retried with backoff, others go on."""
+    try:
+        report = planning_shard_plan(shard_id=int(shard_id))
+    except Exception as error:
+        if self.request.retries >= SHARD_RETRIES:
+            planning_shard_fail(shard_id=int(shard_id), error=repr(error))
+            raise
+        raise self.retry(exc=error, countdown=30 * 2**self.request.retries) from error
+    # The shard's transaction has committed: the send tasks will find its digests.
     queue_sending(digest_ids=report.planned_ids)
     return {"due": report.due, "planned": report.planned, "skipped": report.skipped}
 

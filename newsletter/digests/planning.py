@@ -1,69 +1,50 @@
-"""Digest planning: who is due now, which new papers match them, written in bulk.
+"""Digest planning for one group of subscribers: who is due now, which new papers match them, written.
 
-One planner at a time (a Redis lock with an expiry, released by compare-and-delete so a planner
-whose lock expired never frees the next one's). The matcher (`newsletter.matching`) is pure
-Python; this module is the thin database layer around it: a handful of bulk reads, the matcher,
-two bulk inserts. It returns the ids it planned; the task that called it queues their sending.
+Runs (runs.py) split the subscribers into shards by id and plan each shard here, in its own task
+and transaction. The matcher (`newsletter.matching`) is pure Python; this module is the database
+layer around it: a handful of bulk reads for the shard, the matcher, two bulk inserts.
 
 "New papers" for a subscriber are the papers first seen after their previous digest was planned
 (at most FIRST_DIGEST_LOOKBACK back, which is also the window of a first digest), never one already
 in their digests (the DigestItem (subscriber, paper) constraint enforces it in the database too).
 A digest that ended unsent (failed, cancelled, expired) is not "previous" and its items are
-released, so its papers can go in the next digest.
-Papers are sorted by arrival, so each subscriber's candidates are a suffix of one list: subscribers
-are grouped by that suffix and the matcher runs once per group (usually a single group, since
-papers arrive in hourly batches).
+released, so its papers can go in the next digest. Papers are sorted by arrival, so each
+subscriber's candidates are a suffix of one list: subscribers are grouped by that suffix and the
+matcher runs once per group (usually one, since papers arrive in hourly batches).
 
-Running the planner twice for the same edition creates nothing: due subscribers who already have a
+Interests are not parsed here: each Interest row stores its compiled form (saved with the text).
+The paper index of a group is kept per process for the next shard of the same run (RecentIndexes).
+
+Planning a shard twice for the same edition creates nothing: due subscribers who already have a
 digest for the edition are left out, and the (subscriber, edition) unique constraint with
-`ignore_conflicts` covers any race with a forced run.
+`ignore_conflicts` covers any race.
 """
 
 from __future__ import annotations
 
 import bisect
 import json
-import logging
-import secrets
-import time
-from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+import threading
+from collections import OrderedDict, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import JSONField, Model
-from django.utils import timezone
 
 from newsletter import matching
 from newsletter.digests import editions, selectors
 from newsletter.digests.rendering import DigestView, ItemView
 from newsletter.digests.selectors import PaperRow, SubscriberRow
-from newsletter.matching import Match, PaperRecord, SubscriberRecord
+from newsletter.matching import Match, PaperIndex, PaperRecord
 from newsletter.models import Digest, DigestItem, Subscriber
 from newsletter.paper_records import news_day
 from papers.models import Paper
 
-logger = logging.getLogger(__name__)
-
-LOCK_KEY = "newsletter:digest-planner"
-# Longer than the slowest planning run (a million subscribers plan in well under a minute), so
-# the lock never expires under a live planner; short enough that a crashed one blocks one beat.
-LOCK_TIMEOUT = 14 * 60
 # Far longer than one page's ingest transaction (a bulk upsert of a few hundred rows).
 INGEST_SETTLE_MARGIN = timedelta(minutes=15)
 INSERT_BATCH = 5000
-
-_RELEASE_IF_OURS = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
-return 0
-"""
-
-
-class PlannerBusy(Exception):
-    """Another planner holds the lock; this run did nothing."""
 
 
 @dataclass(slots=True)
@@ -82,47 +63,21 @@ class PlanningReport:
     seconds: float = 0.0
     planned_ids: list[int] = field(default_factory=list)
 
-
-@contextmanager
-def planner_lock(*, timeout: int = LOCK_TIMEOUT) -> Iterator[None]:
-    # An int token: Django's Redis serializer stores ints as plain strings, so the Lua script
-    # can compare it byte for byte.
-    token = secrets.randbits(62)
-    if not cache.add(LOCK_KEY, token, timeout):
-        raise PlannerBusy(f"Another digest planner holds {LOCK_KEY!r}; try again when it finishes.")
-    try:
-        yield
-    finally:
-        client = cache._cache.get_client(write=True)
-        client.eval(_RELEASE_IF_OURS, 1, cache.make_and_validate_key(LOCK_KEY), str(token))
+    def add(self, other: PlanningReport) -> None:
+        self.due += other.due
+        self.planned += other.planned
+        self.skipped += other.skipped
+        self.items += other.items
+        self.planned_ids.extend(other.planned_ids)
 
 
-def digests_plan(
-    *,
-    now: datetime | None = None,
-    force: bool = False,
-    emails: Iterable[str] | None = None,
-) -> PlanningReport:
-    """Plan every due digest now and write it in one transaction; the report has the planned ids.
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which subscribers a computation looks at: an id range (a shard), some addresses, or all."""
 
-    `force` ignores the send hour and weekday (operators, demos); `emails` limits to some subscribers.
-    """
-    now = now or timezone.now()
-    started = time.perf_counter()
-    with planner_lock():
-        plans = digests_compute(now=now, force=force, emails=emails)
-        with transaction.atomic():
-            report = digests_write(plans=plans, now=now)
-    report.seconds = time.perf_counter() - started
-    logger.info(
-        "Planned digests: %d due, %d planned (%d items), %d skipped in %.1fs",
-        report.due,
-        report.planned,
-        report.items,
-        report.skipped,
-        report.seconds,
-    )
-    return report
+    first_id: int | None = None
+    last_id: int | None = None
+    emails: tuple[str, ...] | None = None
 
 
 def digests_compute(
@@ -131,9 +86,11 @@ def digests_compute(
     force: bool = False,
     emails: Iterable[str] | None = None,
     ignore_existing: bool = False,
+    selection: Selection | None = None,
 ) -> list[PlannedDigest]:
-    """Who is due and what they get, in memory; writes nothing (previews and dry runs use it too)."""
-    due = _due_subscribers(now=now, force=force, emails=emails, ignore_existing=ignore_existing)
+    """Who is due and what they get, in memory; writes nothing (shards, previews and dry runs)."""
+    selection = selection or Selection(emails=tuple(emails) if emails is not None else None)
+    due = _due_subscribers(now=now, force=force, selection=selection, ignore_existing=ignore_existing)
     if not due:
         return []
     subscriber_ids = [row.id for row, _ in due]
@@ -145,19 +102,24 @@ def digests_compute(
         due=[row for row, _ in due],
         since=since,
         papers=papers,
-        interests=selectors.interests_by_subscriber(subscriber_ids=subscriber_ids),
-        already_sent=selectors.sent_pairs(paper_ids=[paper.id for paper in papers]),
+        interests=selectors.compiled_interests(subscriber_ids=subscriber_ids),
+        already_sent=selectors.sent_pairs(
+            paper_ids=[paper.id for paper in papers], subscriber_ids=subscriber_ids
+        ),
         now=now,
     )
     return [PlannedDigest(row.id, edition, matches.get(row.id, [])) for row, edition in due]
 
 
 def _due_subscribers(
-    *, now: datetime, force: bool, emails: Iterable[str] | None, ignore_existing: bool
+    *, now: datetime, force: bool, selection: Selection, ignore_existing: bool
 ) -> list[tuple[SubscriberRow, str]]:
     moments = editions.MomentCache(now)
     due = []
-    for row in selectors.active_subscriber_rows(emails=emails):
+    rows = selectors.active_subscriber_rows(
+        emails=selection.emails, first_id=selection.first_id, last_id=selection.last_id
+    )
+    for row in rows:
         edition = editions.current_edition(
             frequency=row.frequency,
             weekday=row.weekday,
@@ -169,7 +131,9 @@ def _due_subscribers(
             due.append((row, edition))
     if ignore_existing or not due:
         return due
-    existing = selectors.subscriber_ids_with_editions(editions={edition for _, edition in due})
+    existing = selectors.subscriber_ids_with_editions(
+        editions={edition for _, edition in due}, subscriber_ids=[row.id for row, _ in due]
+    )
     return [(row, edition) for row, edition in due if (row.id, edition) not in existing]
 
 
@@ -188,30 +152,34 @@ def _match(
     due: list[SubscriberRow],
     since: dict[int, datetime],
     papers: list[PaperRow],
-    interests: dict[int, list[str]],
+    interests: selectors.CompiledInterests,
     already_sent: list[tuple[int, int]],
     now: datetime,
 ) -> dict[int, list[Match]]:
     """Run the matcher once per group of subscribers that share the same candidate papers."""
     arrivals = [paper.first_seen_at for paper in papers]
-    groups: dict[int, list[SubscriberRecord]] = defaultdict(list)
+    groups: dict[int, list[SubscriberRow]] = defaultdict(list)
     for row in due:
-        if not interests.get(row.id):
-            continue  # nothing to match: a skipped digest
-        start = bisect.bisect_right(arrivals, since[row.id])
-        groups[start].append(
-            SubscriberRecord(id=row.id, interests=interests[row.id], top_k=row.papers_per_digest)
-        )
+        if interests.rows.get(row.id):
+            groups[bisect.bisect_right(arrivals, since[row.id])].append(row)
+        # else: nothing to match, a skipped digest
     records = [_paper_record(paper) for paper in papers]
     matches: dict[int, list[Match]] = {}
-    for start, subscribers in groups.items():
-        if start < len(records):
-            plan = matching.plan_digests(
-                subscribers, records[start:], already_sent=already_sent, today=now.date()
-            )
-            matches.update(
-                plan.items()
-            )  # items() builds the Match lists in batches: the fast way to read all
+    for start, rows in groups.items():
+        if start >= len(records):
+            continue
+        candidates = records[start:]
+        table, compiled = interests.table_for(rows)
+        plan = matching.plan_table(
+            table,
+            candidates,
+            already_sent=already_sent,
+            today=now.date(),
+            compiled=compiled,
+            index=RECENT_INDEXES.get(candidates, papers[start:]),
+        )
+        # picks(): paper, score and the lines that picked it; the words are found when shown.
+        matches.update(plan.picks())
     return matches
 
 
@@ -227,9 +195,42 @@ def _paper_record(paper: PaperRow) -> PaperRecord:
     )
 
 
+class RecentIndexes:
+    """The last few paper indexes this process built, by the papers' ids and versions.
+
+    The shards of one run match against the same papers; indexing them (tokenizing and stemming
+    every abstract) once per worker process instead of once per shard. A derived cache: any
+    process rebuilds what it lacks, and a changed paper (updated_at) makes a new key.
+    """
+
+    def __init__(self, size: int = 4) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._indexes: OrderedDict[tuple, PaperIndex] = OrderedDict()
+
+    def get(self, records: list[PaperRecord], rows: list[PaperRow]) -> PaperIndex:
+        key = tuple((row.id, row.updated_at) for row in rows)
+        with self._lock:
+            index = self._indexes.get(key)
+            if index is not None:
+                self._indexes.move_to_end(key)
+                return index
+        index = PaperIndex(records)
+        with self._lock:
+            self._indexes[key] = index
+            while len(self._indexes) > self._size:
+                self._indexes.popitem(last=False)
+        return index
+
+
+RECENT_INDEXES = RecentIndexes()
+
+
 def digests_write(*, plans: list[PlannedDigest], now: datetime) -> PlanningReport:
     """Insert the digests and their items in bulk; returns the ids of the planned (non-empty) ones."""
     report = PlanningReport(due=len(plans))
+    if not plans:
+        return report
     insert_ignoring_conflicts(
         Digest,
         # Every NOT NULL column: Django's defaults live in Python, not in the table.
@@ -263,13 +264,14 @@ def digests_write(*, plans: list[PlannedDigest], now: datetime) -> PlanningRepor
             for plan in plans
         ],
     )
-    # Re-read what this run inserted: created_at is this run's exact instant (the lock makes it
-    # unique), so rows another run created for the same edition are not ours to fill.
+    # Re-read what this call inserted: created_at is this run's instant and the subscribers are
+    # this call's, so rows another run created for the same edition are not ours to fill.
     ours = dict(
         Digest.objects.filter(
             created_at=now,
             status__in=[Digest.Status.PLANNED, Digest.Status.SKIPPED],
             edition__in={plan.edition for plan in plans},
+            subscriber_id__in=[plan.subscriber_id for plan in plans],
         ).values_list("subscriber_id", "id")
     )
     items = []
@@ -290,23 +292,13 @@ def digests_write(*, plans: list[PlannedDigest], now: datetime) -> PlanningRepor
                 rank,
                 match.score,
                 json.dumps(list(match.interests)),
-                json.dumps(list(match.terms)),
                 False,
             )
             for rank, match in enumerate(plan.matches, start=1)
         )
     insert_ignoring_conflicts(
         DigestItem,
-        [
-            "digest_id",
-            "subscriber_id",
-            "paper_id",
-            "rank",
-            "score",
-            "matched_interests",
-            "matched_terms",
-            "released",
-        ],
+        ["digest_id", "subscriber_id", "paper_id", "rank", "score", "matched_interests", "released"],
         items,
     )
     report.items = len(items)
@@ -361,9 +353,7 @@ def digest_views_for_plans(*, plans: Iterable[PlannedDigest]) -> list[DigestView
             edition=plan.edition,
             frequency=subscribers[plan.subscriber_id].frequency,
             items=[
-                ItemView(
-                    paper=papers[match.paper_id], interests=list(match.interests), terms=list(match.terms)
-                )
+                ItemView(paper=papers[match.paper_id], interests=list(match.interests))
                 for match in plan.matches
             ],
         )

@@ -22,7 +22,9 @@ from django.utils.safestring import SafeString, mark_safe
 
 from newsletter import mail
 from newsletter.digests import editions
+from newsletter.matching import explain_match
 from newsletter.models import Subscriber
+from newsletter.paper_records import paper_record_from_paper
 from newsletter.subscriptions import tokens
 from papers.models import Paper
 
@@ -34,8 +36,7 @@ CATEGORY = "digest"
 @dataclass(slots=True)
 class ItemView:
     paper: Paper
-    interests: list[str] = field(default_factory=list)
-    terms: list[str] = field(default_factory=list)
+    interests: list[str] = field(default_factory=list)  # the lines that picked it, as typed
 
 
 @dataclass(slots=True)
@@ -145,11 +146,13 @@ class DigestRenderer:
         return cards
 
     def matched_line(self, item: ItemView) -> tuple[SafeString, str]:
-        # Readers with the same interest matching the same paper share this line.
-        key = (tuple(item.interests), tuple(item.terms))
+        # Readers with the same interests matching the same paper share this line: the words are
+        # found once per (interests, paper) in a chunk, not once per reader.
+        key = (tuple(item.interests), item.paper.id)
         line = self._highlights.get(key)
         if line is None:
-            line = self._highlights[key] = highlight(interests=item.interests, terms=item.terms)
+            terms = explain_match(item.interests, paper_record_from_paper(item.paper))
+            line = self._highlights[key] = highlight(interests=item.interests, terms=terms)
         return line
 
     def context(self, view: DigestView) -> dict[str, Any]:

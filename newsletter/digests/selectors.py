@@ -7,10 +7,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db.models import Max, Q
+import numpy as np
+from django.db.models import Max, Q, QuerySet
 
 from newsletter.delivery.suppressions import subscribers_mailable
 from newsletter.digests.rendering import DigestView, ItemView
+from newsletter.matching import InterestTable, compiled_from_forms
+from newsletter.matching.interests import CompiledTexts
 from newsletter.models import UNSENT_FINAL_STATUSES, Digest, DigestItem, Interest, Subscriber
 from papers.models import Paper
 
@@ -42,16 +45,31 @@ class PaperRow:
     published_at: datetime | None
     featured_on: date | None
     first_seen_at: datetime
+    updated_at: datetime
 
 
-def active_subscriber_rows(*, emails: Iterable[str] | None = None) -> list[SubscriberRow]:
-    """Subscribers who may get a digest (delivery.suppressions decides: active, address not suppressed)."""
+def plannable_subscribers(
+    *, emails: Iterable[str] | None = None, first_id: int | None = None, last_id: int | None = None
+) -> QuerySet[Subscriber]:
+    """Subscribers who may get a digest (delivery.suppressions decides: active, address not suppressed),
+    optionally only some addresses (any case) and only ids in [first_id, last_id] (a shard)."""
     queryset = subscribers_mailable().order_by()
+    if first_id is not None:
+        queryset = queryset.filter(id__gte=first_id)
+    if last_id is not None:
+        queryset = queryset.filter(id__lte=last_id)
     if emails is not None:
         match_any = Q(pk__in=[])
         for email in emails:
             match_any |= Q(email__iexact=email.strip())
         queryset = queryset.filter(match_any)
+    return queryset
+
+
+def active_subscriber_rows(
+    *, emails: Iterable[str] | None = None, first_id: int | None = None, last_id: int | None = None
+) -> list[SubscriberRow]:
+    queryset = plannable_subscribers(emails=emails, first_id=first_id, last_id=last_id)
     return [
         SubscriberRow(*values)
         for values in queryset.values_list(
@@ -60,23 +78,61 @@ def active_subscriber_rows(*, emails: Iterable[str] | None = None) -> list[Subsc
     ]
 
 
-def subscriber_ids_with_editions(*, editions: Iterable[str]) -> set[tuple[int, str]]:
-    """(subscriber_id, edition) pairs that already have a digest, for the given editions."""
-    return set(Digest.objects.filter(edition__in=list(editions)).values_list("subscriber_id", "edition"))
+def subscriber_ids_with_editions(
+    *, editions: Iterable[str], subscriber_ids: list[int]
+) -> set[tuple[int, str]]:
+    """(subscriber_id, edition) pairs that already have a digest, for these editions and subscribers."""
+    queryset = _for_subscribers(Digest.objects.filter(edition__in=list(editions)), subscriber_ids)
+    return set(queryset.values_list("subscriber_id", "edition"))
 
 
-def interests_by_subscriber(*, subscriber_ids: list[int]) -> dict[int, list[str]]:
-    queryset = Interest.objects.order_by("subscriber_id", "position")
+def _for_subscribers(queryset, subscriber_ids: list[int]):
+    """Rows of these subscribers: by id list when short, else by their id range (a shard's rows are
+    a range, and one range scan beats a 100,000-element IN list); callers filter the rest in Python."""
     if len(subscriber_ids) <= ID_FILTER_LIMIT:
-        queryset = queryset.filter(subscriber_id__in=subscriber_ids)
-    else:
-        queryset = queryset.filter(subscriber__status=Subscriber.Status.ACTIVE)
+        return queryset.filter(subscriber_id__in=subscriber_ids)
+    return queryset.filter(subscriber_id__gte=min(subscriber_ids), subscriber_id__lte=max(subscriber_ids))
+
+
+@dataclass
+class CompiledInterests:
+    """Subscribers' interests as typed, in order, with the compiled form stored beside each."""
+
+    rows: dict[int, list[str]]
+    forms: dict[str, list | None]
+
+    def table_for(self, subscribers: list[SubscriberRow]) -> tuple[InterestTable, CompiledTexts]:
+        """These subscribers as the matcher's table, and their texts' stored compiled forms."""
+        texts = {text: None for row in subscribers for text in self.rows.get(row.id, ())}
+        code_of = {text: code for code, text in enumerate(texts)}
+        lengths = [len(self.rows.get(row.id, ())) for row in subscribers]
+        indptr = np.zeros(len(subscribers) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        table = InterestTable(
+            ids=np.array([row.id for row in subscribers], dtype=np.int64),
+            top_k=np.array([row.papers_per_digest for row in subscribers], dtype=np.int64),
+            texts=list(code_of),
+            indptr=indptr,
+            codes=np.array(
+                [code_of[text] for row in subscribers for text in self.rows.get(row.id, ())], dtype=np.int32
+            ),
+        )
+        return table, compiled_from_forms(self.forms[text] for text in table.texts)
+
+
+def compiled_interests(*, subscriber_ids: list[int]) -> CompiledInterests:
+    """One query: the interests of these subscribers with their compiled forms (each text's form once)."""
+    queryset = _for_subscribers(Interest.objects.order_by("subscriber_id", "position"), subscriber_ids)
     wanted = set(subscriber_ids)
-    interests: dict[int, list[str]] = defaultdict(list)
-    for subscriber_id, text in queryset.values_list("subscriber_id", "text").iterator(chunk_size=CHUNK):
+    rows: dict[int, list[str]] = defaultdict(list)
+    forms: dict[str, list | None] = {}
+    for subscriber_id, text, form in queryset.values_list("subscriber_id", "text", "compiled").iterator(
+        chunk_size=CHUNK
+    ):
         if subscriber_id in wanted:
-            interests[subscriber_id].append(text)
-    return interests
+            rows[subscriber_id].append(text)
+            forms.setdefault(text, form)
+    return CompiledInterests(rows, forms)
 
 
 def last_planned_at(*, subscriber_ids: list[int], since: datetime) -> dict[int, datetime]:
@@ -88,9 +144,13 @@ def last_planned_at(*, subscriber_ids: list[int], since: datetime) -> dict[int, 
     queryset = (
         Digest.objects.filter(created_at__gte=since).exclude(status__in=UNSENT_FINAL_STATUSES).order_by()
     )
-    if len(subscriber_ids) <= ID_FILTER_LIMIT:
-        queryset = queryset.filter(subscriber_id__in=subscriber_ids)
-    return dict(queryset.values_list("subscriber_id").annotate(last=Max("created_at")))
+    wanted = set(subscriber_ids)
+    latest = (
+        _for_subscribers(queryset, subscriber_ids)
+        .values_list("subscriber_id")
+        .annotate(last=Max("created_at"))
+    )
+    return {subscriber_id: last for subscriber_id, last in latest if subscriber_id in wanted}
 
 
 def papers_first_seen_after(*, since: datetime) -> list[PaperRow]:
@@ -108,11 +168,12 @@ def papers_first_seen_after(*, since: datetime) -> list[PaperRow]:
             "published_at",
             "featured_on",
             "first_seen_at",
+            "updated_at",
         ).iterator(chunk_size=CHUNK)
     ]
 
 
-def sent_pairs(*, paper_ids: list[int]) -> list[tuple[int, int]]:
+def sent_pairs(*, paper_ids: list[int], subscriber_ids: list[int] | None = None) -> list[tuple[int, int]]:
     """(subscriber_id, paper_id) for candidate papers someone got, is getting or will get in a digest.
 
     Exactly the items the (subscriber, paper) constraint counts: those not released (a released
@@ -121,6 +182,8 @@ def sent_pairs(*, paper_ids: list[int]) -> list[tuple[int, int]]:
     if not paper_ids:
         return []
     held = DigestItem.objects.filter(paper_id__in=paper_ids, released=False)
+    if subscriber_ids is not None:
+        held = _for_subscribers(held, subscriber_ids)
     return list(held.values_list("subscriber_id", "paper_id"))
 
 
@@ -129,13 +192,17 @@ def digests_with_subscribers(*, digest_ids: list[int]) -> list[Digest]:
     return list(Digest.objects.filter(id__in=digest_ids).select_related("subscriber").order_by("id"))
 
 
-# What the digest email shows of a paper (see digest_rendering); the rest is not loaded.
+# What the digest email shows of a paper (see rendering), and what finding the matched words
+# reads (title, abstract, authors, keywords); the rest is not loaded.
 RENDERED_PAPER_FIELDS = (
     "arxiv_id",
     "title",
     "abstract",
     "authors",
+    "ai_keywords",
     "upvotes",
+    "featured_on",
+    "published_at",
     "ai_summary",
     "github_repo",
     "project_page",
@@ -152,12 +219,12 @@ def item_views_by_digest(*, digest_ids: list[int]) -> dict[int, list[ItemView]]:
     rows = list(
         DigestItem.objects.filter(digest_id__in=digest_ids)
         .order_by("digest_id", "rank")
-        .values_list("digest_id", "paper_id", "matched_interests", "matched_terms")
+        .values_list("digest_id", "paper_id", "matched_interests")
     )
-    papers = Paper.objects.only(*RENDERED_PAPER_FIELDS).in_bulk({paper_id for _, paper_id, _, _ in rows})
+    papers = Paper.objects.only(*RENDERED_PAPER_FIELDS).in_bulk({paper_id for _, paper_id, _ in rows})
     views: dict[int, list[ItemView]] = defaultdict(list)
-    for digest_id, paper_id, interests, terms in rows:
-        views[digest_id].append(ItemView(paper=papers[paper_id], interests=interests, terms=terms))
+    for digest_id, paper_id, interests in rows:
+        views[digest_id].append(ItemView(paper=papers[paper_id], interests=interests))
     return views
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .compiler import Node, _compile_cached
+from .compiler import Node, _compile_cached, node_from_form
 from .parser import InterestSyntaxError
 from .records import SubscriberRecord
 
@@ -114,6 +114,30 @@ def compile_texts(texts: Iterable[str]) -> CompiledTexts:
         try:
             root = _compile_cached(text)
         except InterestSyntaxError:
+            numbers.append(-1)
+            continue
+        number = number_of_key.get(root.key)
+        if number is None:
+            number = number_of_key[root.key] = len(roots)
+            roots.append(root)
+        numbers.append(number)
+    return CompiledTexts(np.array(numbers, dtype=np.int64), list(number_of_key), roots)
+
+
+def compiled_from_forms(forms: Iterable[list | None]) -> CompiledTexts:
+    """compile_texts for texts whose compiled_form was stored when they were saved: no parsing.
+
+    A missing or unreadable form counts as an invalid interest (-1), as a bad text does.
+    """
+    numbers: list[int] = []
+    number_of_key: dict[str, int] = {}
+    roots: list[Node] = []
+    for form in forms:
+        try:
+            root = node_from_form(form) if form else None
+        except ValueError:
+            root = None
+        if root is None:
             numbers.append(-1)
             continue
         number = number_of_key.get(root.key)

@@ -19,7 +19,7 @@ import numpy as np
 from .collector import collector_paused
 from .fanout import fan_out_top_k
 from .index import PaperIndex, match_interests
-from .interests import InterestTable, compile_table
+from .interests import CompiledTexts, InterestTable, compile_table
 from .parallel import compile_and_match_in_processes
 from .rank import paper_factors
 from .records import Match, PaperId, PaperRecord, SubscriberRecord
@@ -63,15 +63,19 @@ def plan_table(
     today: dt.date | None = None,
     stats: dict[str, Any] | None = None,
     processes: int = 1,
+    compiled: CompiledTexts | None = None,
+    index: PaperIndex | None = None,
 ) -> DigestPlan:
     """plan_digests for subscribers given as an InterestTable (no object per subscriber).
 
     `processes` > 1 compiles and matches the distinct texts in that many forked processes (for
-    offline runs; Celery's prefork workers cannot fork children of their own).
+    offline runs; Celery's prefork workers cannot fork children of their own). `compiled` is the
+    table's texts already compiled (compiled_from_forms over stored forms); `index` is `papers`
+    already indexed (PaperIndex(papers)), when the caller keeps one across runs.
     """
     stats = {} if stats is None else stats
     with collector_paused():
-        return _plan(table, papers, already_sent, today or dt.date.today(), stats, processes)
+        return _plan(table, papers, already_sent, today or dt.date.today(), stats, processes, compiled, index)
 
 
 def _plan(
@@ -81,16 +85,18 @@ def _plan(
     today: dt.date,
     stats: dict[str, Any],
     processes: int,
+    compiled: CompiledTexts | None,
+    index: PaperIndex | None,
 ) -> DigestPlan:
     clock = _Clock(stats)
-    index = PaperIndex(papers)
+    index = index or PaperIndex(papers)
     clock.lap("seconds_index_papers")
-    if processes > 1:
+    if processes > 1 and compiled is None:
         compiled, weights, matched = compile_and_match_in_processes(table.texts, index, processes)
         interests = compile_table(table, stats, compiled)
         clock.lap("seconds_compile_and_match")
     else:
-        interests = compile_table(table, stats)
+        interests = compile_table(table, stats, compiled)
         clock.lap("seconds_compile")
         matched = match_interests(interests.roots, index)
         weights = matched.weights

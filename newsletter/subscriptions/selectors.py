@@ -7,7 +7,9 @@ from typing import Any
 from django.db.models import Count, Min, Q, QuerySet
 from django.db.models.functions import Lower
 
+from newsletter.matching import explain_match
 from newsletter.models import DeliveryEvent, Digest, Interest, Subscriber
+from newsletter.paper_records import paper_record_from_paper
 
 
 def subscriber_by_email(*, email: str) -> Subscriber | None:
@@ -96,7 +98,8 @@ def _digest_export(digest: Digest) -> dict[str, Any]:
                 "title": item.paper.title,
                 "score": item.score,
                 "matched_interests": item.matched_interests,
-                "matched_terms": item.matched_terms,
+                # Found now, as when the digest is shown: the planner stores only the lines.
+                "matched_terms": explain_match(item.matched_interests, paper_record_from_paper(item.paper)),
             }
             for item in digest.items.all()
         ],

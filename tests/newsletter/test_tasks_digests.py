@@ -6,8 +6,7 @@ from django.utils import timezone
 
 from config.celery import app
 from newsletter import tasks
-from newsletter.digests.planning import planner_lock
-from newsletter.models import Digest
+from newsletter.models import Digest, PlanningRun
 from tests.newsletter.digests.test_planning import make_papers, make_subscriber
 from tests.newsletter.digests.test_sending import fake  # noqa: F401 - the fake SendGrid fixture
 
@@ -26,17 +25,23 @@ def test_digest_tasks_ack_late_so_a_dead_workers_message_is_delivered_again():
     )
 
 
-def test_plan_task_skips_quietly_while_another_planner_runs(db):
-    with planner_lock():
-        assert "busy" in tasks.plan_digests()
+def test_plan_task_skips_quietly_while_another_planning_run_is_going(db):
+    PlanningRun.objects.create(key="earlier", moment=timezone.now(), started_at=timezone.now())
+    assert "still going" in tasks.plan_digests()["busy"]
+    assert PlanningRun.objects.count() == 1
 
 
-def test_plan_then_send_tasks_deliver_and_report_counts(db, fake, django_capture_on_commit_callbacks):  # noqa: F811
+def test_plan_then_send_tasks_deliver_and_report_counts(db, fake):  # noqa: F811
     make_papers(first_seen_at=timezone.now() - timedelta(hours=1))
     make_subscriber("reader@example.com", time_zone="UTC", send_hour=0)
 
-    with django_capture_on_commit_callbacks(execute=False):
-        assert tasks.plan_digests() == {"due": 1, "planned": 1, "skipped": 0}
+    app.control.purge()
+    result = tasks.plan_digests()  # the coordinator, run here: its shard task goes to the broker
+    assert result["shards"] == 1
+    [shard_id] = PlanningRun.objects.get(pk=result["run"]).shard_set.values_list("id", flat=True)
+    assert tasks.plan_digest_shard(shard_id) == {"due": 1, "planned": 1, "skipped": 0}
+    assert tasks.plan_digest_shard(shard_id) == {"due": 0, "planned": 0, "skipped": 0}  # redelivered
+    app.control.purge()
     digest = Digest.objects.get()
 
     nothing = {"cancelled": 0, "expired": 0, "failed": 0}

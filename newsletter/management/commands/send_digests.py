@@ -7,8 +7,9 @@ import time
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from newsletter.digests.planning import PlannerBusy, digest_views_for_plans, digests_compute, digests_plan
+from newsletter.digests.planning import digest_views_for_plans, digests_compute
 from newsletter.digests.rendering import DigestRenderer
+from newsletter.digests.runs import PlannerBusy, digests_plan
 from newsletter.digests.sending import (
     SEND_CHUNK,
     DigestSendingConfigurationError,

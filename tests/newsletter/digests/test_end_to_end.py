@@ -21,7 +21,7 @@ from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
-from newsletter.digests.planning import digests_plan
+from newsletter.digests.runs import digests_plan
 from newsletter.digests.sweep import RESEND_AFTER
 from newsletter.matching import canonical_interest
 from newsletter.models import Digest, Interest, Subscriber

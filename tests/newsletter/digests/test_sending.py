@@ -10,7 +10,7 @@ from django.db import connection
 from django.utils import timezone
 
 from newsletter.delivery.suppressions import email_hash
-from newsletter.digests.planning import digests_plan
+from newsletter.digests.runs import digests_plan
 from newsletter.digests.sending import (
     DigestSendingConfigurationError,
     RetryPolicy,

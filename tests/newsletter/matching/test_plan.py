@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import numpy as np
 
 from newsletter.matching import (
+    InterestSyntaxError,
     InterestTable,
     Match,
     PaperRecord,
     SubscriberRecord,
+    compiled_form,
+    compiled_from_forms,
     explain_match,
     match_papers,
     plan_digests,
@@ -226,3 +230,18 @@ def test_compiling_in_processes_plans_exactly_what_one_process_plans():
     for count in ("distinct_texts", "distinct_interests", "invalid_interests", "kept_pairs"):
         assert two_stats[count] == one_stats[count]
     assert one_stats["invalid_interests"] == 1
+
+
+def test_stored_compiled_forms_plan_exactly_what_parsing_the_texts_plans():
+    readers = [*corpus_readers(), SubscriberRecord(id=999, interests=['"unclosed', "LLMs"], top_k=5)]
+    table = InterestTable.from_records(readers)
+    forms = []
+    for text in table.texts:
+        try:
+            forms.append(json.loads(json.dumps(compiled_form(text))))  # as a JSON column returns it
+        except InterestSyntaxError:
+            forms.append(None)
+    parsed = plan_table(table, CORPUS, today=TODAY)
+    loaded = plan_table(table, CORPUS, today=TODAY, compiled=compiled_from_forms(forms))
+    assert dict(loaded.items()) == dict(parsed.items())
+    assert compiled_from_forms([["not", "a", "form"], None]).numbers.tolist() == [-1, -1]
