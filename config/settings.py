@@ -140,6 +140,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Redelivery of an unacknowledged (acks_late) message happens after this delay, so it must be
 # longer than the longest task or a slow task would run twice at once.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Planning tasks may go to a queue of their own, so that some workers (`celery worker -Q NAME`) plan
+# while others send; unset, every task shares the default queue and any worker takes any task.
+PLANNING_QUEUE = env_str("PLANNING_QUEUE")
+if PLANNING_QUEUE:
+    CELERY_TASK_ROUTES = {"newsletter.tasks.plan_digest_shard": {"queue": PLANNING_QUEUE}}
 
 # --- Email ------------------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Paperbox <papers@localhost>")

@@ -275,6 +275,7 @@ def digests_write(*, plans: list[PlannedDigest], now: datetime) -> PlanningRepor
         ).values_list("subscriber_id", "id")
     )
     items = []
+    encoded = _JsonMemo()
     for plan in plans:
         digest_id = ours.get(plan.subscriber_id)
         if digest_id is None:
@@ -291,7 +292,7 @@ def digests_write(*, plans: list[PlannedDigest], now: datetime) -> PlanningRepor
                 match.paper_id,
                 rank,
                 match.score,
-                json.dumps(list(match.interests)),
+                encoded(match.interests),
                 False,
             )
             for rank, match in enumerate(plan.matches, start=1)
@@ -303,6 +304,20 @@ def digests_write(*, plans: list[PlannedDigest], now: datetime) -> PlanningRepor
     )
     report.items = len(items)
     return report
+
+
+class _JsonMemo:
+    """JSON of lists of lines, each distinct list encoded once: a reader's picks mostly share a line."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[str, ...], str] = {}
+
+    def __call__(self, lines: list[str]) -> str:
+        key = tuple(lines)
+        text = self._known.get(key)
+        if text is None:
+            text = self._known[key] = json.dumps(lines)
+        return text
 
 
 def insert_ignoring_conflicts(model: type[Model], columns: list[str], rows: list[tuple]) -> None:

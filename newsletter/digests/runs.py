@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from newsletter.digests.planning import PlanningReport, Selection, digests_compute, digests_write
 from newsletter.digests.selectors import plannable_subscribers
+from newsletter.matching.collector import collector_paused
 from newsletter.models import PlanningRun, PlanningShard
 
 logger = logging.getLogger(__name__)
@@ -116,7 +117,8 @@ def shard_ranges(*, size: int, emails: list[str] | None = None) -> list[tuple[in
 def planning_shard_plan(*, shard_id: int) -> PlanningReport:
     """Plan one shard and record it; a shard already done plans nothing (a redelivered task)."""
     started = time.perf_counter()
-    with transaction.atomic():
+    # A shard makes a few hundred thousand short-lived objects: full collections would scan them all.
+    with collector_paused(), transaction.atomic():
         shard = PlanningShard.objects.select_for_update().select_related("run").get(pk=shard_id)
         if shard.status != PlanningShard.Status.RUNNING:
             return PlanningReport()
