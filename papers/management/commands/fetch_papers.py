@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from papers.http import FetchClient
 from papers.services import fetch_jobs, fetch_target, papers_fetch, papers_ingest, source_url
-from papers.sources.errors import SourceError
+from papers.sources.errors import HostUnreachable, SourceError
 from papers.sources.records import PaperRecord
 from papers.sources.registry import SOURCES, detect_source
 
@@ -72,11 +72,21 @@ class Command(BaseCommand):
         )
         client = FetchClient()
         failures = []
+        unreachable: set[str] = set()
         for number, (job_source, job_category) in enumerate(jobs, start=1):
             target = fetch_target(day=day, category=job_category)
+            if job_source in unreachable:
+                # Its host could not be reached a moment ago: one line per source is enough.
+                failures.append(f"{job_source} {target}")
+                continue
             self.stderr.write(f"[{number}/{len(jobs)}] {job_source} {target} …")
             try:
                 self._fetch_one(client, source=job_source, day=day, category=job_category)
+            except HostUnreachable as error:
+                unreachable.add(job_source)
+                failures.append(f"{job_source} {target}")
+                setting = SOURCES[job_source].base_setting
+                self.stderr.write(f"{job_source}: {error.message}; check your network or {setting}")
             except SourceError as error:
                 failures.append(f"{job_source} {target}")
                 self.stderr.write(f"  failed: {error}")
