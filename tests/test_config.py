@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 import sys
@@ -9,6 +10,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from config import embedded_redis
 from tests.conftest import ROOT
@@ -214,5 +217,26 @@ def test_procfile_commands_exist():
     from django.core.management import get_commands
 
     procfile = (ROOT / "Procfile").read_text()
-    assert "python manage.py embedded_redis" in procfile
-    assert get_commands().get("embedded_redis") == "config"
+    for command in ("embedded_redis", "wait_for_redis"):
+        assert f"python manage.py {command}" in procfile
+        assert get_commands().get(command) == "config"
+
+
+def test_wait_for_redis_returns_once_redis_answers():
+    out = io.StringIO()
+    call_command("wait_for_redis", timeout=5, stdout=out)
+    assert out.getvalue().startswith("Redis answers at ")
+
+
+def test_wait_for_redis_gives_up_with_a_clear_message(settings, tmp_path):
+    settings.CACHE_REDIS_URL = f"unix://{tmp_path}/nobody.sock"
+    with pytest.raises(CommandError, match=r"Redis at unix://.*nobody.sock did not answer within 0s"):
+        call_command("wait_for_redis", timeout=0.3)
+
+
+def test_wait_for_redis_never_prints_the_password(settings):
+    settings.CACHE_REDIS_URL = "redis://paperbox:s3cret@127.0.0.1:1/0"
+    with pytest.raises(CommandError) as caught:
+        call_command("wait_for_redis", timeout=0.1)
+    assert "s3cret" not in str(caught.value)
+    assert "redis://paperbox:***@127.0.0.1:1/0" in str(caught.value)
