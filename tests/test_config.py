@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -15,6 +16,7 @@ from django.core.management.base import CommandError
 
 from config import embedded_redis
 from tests.conftest import ROOT
+from tests.fakes.upstream import Reply, Upstream
 
 
 def start_django(**env: str) -> subprocess.CompletedProcess:
@@ -217,7 +219,7 @@ def test_procfile_commands_exist():
     from django.core.management import get_commands
 
     procfile = (ROOT / "Procfile").read_text()
-    for command in ("embedded_redis", "wait_for_redis"):
+    for command in ("embedded_redis", "wait_for_redis", "wait_for_web"):
         assert f"python manage.py {command}" in procfile
         assert get_commands().get(command) == "config"
 
@@ -240,3 +242,24 @@ def test_wait_for_redis_never_prints_the_password(settings):
         call_command("wait_for_redis", timeout=0.1)
     assert "s3cret" not in str(caught.value)
     assert "redis://paperbox:***@127.0.0.1:1/0" in str(caught.value)
+
+
+def test_wait_for_web_prints_the_address_to_open_once_the_server_answers(settings):
+    settings.SITE_URL = "http://localhost:8123"
+    with Upstream() as server:
+        server.script("/", Reply(status=503), Reply(status=200, body=b"signup page"))
+        out = io.StringIO()
+        call_command("wait_for_web", port=int(server.base_url.rsplit(":", 1)[1]), timeout=30, stdout=out)
+
+    assert out.getvalue() == "Paperbox is running: open http://localhost:8123/\n"
+    seen = server.requests_to("/")
+    assert len(seen) == 2  # a 503 is not "running": it asked again
+    assert seen[-1].headers["Host"] == "localhost:8123"  # as a browser opening SITE_URL would
+
+
+def test_wait_for_web_gives_up_when_nothing_answers():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: nobody listens there
+    with pytest.raises(CommandError, match=f"did not answer on http://127.0.0.1:{port}/ within 0s"):
+        call_command("wait_for_web", port=port, timeout=0.3)
