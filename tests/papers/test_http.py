@@ -135,13 +135,12 @@ def test_get_does_not_retry_a_client_error(upstream, sleep):
 
 
 def test_get_times_out_on_a_slow_answer_and_retries(upstream, sleep):
-    upstream.script(PATH, Reply(body=b"late", delay=0.6), Reply(body=b"[]"))
+    upstream.script(PATH, Reply(body=b"late", delay=10.0), Reply(body=b"[]"))
 
-    started = time.monotonic()
-    page = make_client(sleep, read_timeout=0.2).get(upstream.base_url + PATH)
+    page = make_client(sleep, read_timeout=1.0).get(upstream.base_url + PATH)
 
+    # A client that waited for the slow answer would have returned "late" at the first attempt.
     assert (page.body, page.attempts) == (b"[]", 2)
-    assert time.monotonic() - started < 0.6  # it did not wait for the slow answer
 
 
 def test_get_reports_a_timeout_once_attempts_are_spent(upstream, sleep):
@@ -268,10 +267,8 @@ def test_redis_pacer_spaces_requests_to_one_host_across_clients(upstream, sleep)
 def test_redis_pacer_does_not_delay_other_hosts(sleep):
     pacer = RedisPacer(pause=lambda host: 5.0, sleep=sleep)
     pacer.wait("a.example")
-    started = time.monotonic()
     pacer.wait("b.example")
-    assert time.monotonic() - started < 0.5
-    assert sleep.calls == []
+    assert sleep.calls == []  # every wait for a slot goes through `sleep`: there was none
 
 
 def test_redis_pacer_without_redis_pauses_in_process_instead_of_failing(sleep, tmp_path):
