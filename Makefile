@@ -22,7 +22,10 @@ install: $(VENV)/.runtime-installed
 install-dev: $(VENV)/.dev-installed
 
 # Local runs default to DEBUG (no SECRET_KEY needed); every other setting comes from the environment.
+# Email links must point at the port the site is served on: SITE_URL follows WEB_PORT unless set.
 run: export DEBUG ?= true
+run: export WEB_PORT ?= 8000
+run: export SITE_URL ?= http://localhost:$(WEB_PORT)
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo_papers

@@ -5,12 +5,16 @@ Run exactly one beat process per deployment; add as many workers as the load nee
 
 from __future__ import annotations
 
+import logging
 import os
+from typing import Any
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import beat_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+logger = logging.getLogger(__name__)
 
 app = Celery("paperbox")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -42,3 +46,14 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=17, hour=3),
     },
 }
+
+
+@beat_init.connect
+def fetch_papers_at_start(sender: Any = None, **kwargs: Any) -> None:
+    """Fetch once when beat starts, so a fresh install shows today's papers, not just the demo day.
+
+    The hourly entry would wait up to an hour; fetching is an upsert, so an extra run on every beat
+    restart costs a few requests and changes nothing.
+    """
+    logger.info("Fetching papers now, as at every start; then hourly at 7 past the hour.")
+    app.send_task("papers.tasks.fetch_latest", kwargs={"days_back": 0})

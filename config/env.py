@@ -6,6 +6,7 @@ misconfigured deployment stops at start-up with a message a person can act on.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from urllib.parse import urlparse
 
@@ -68,3 +69,17 @@ def env_url(name: str, default: str, *, schemes: set[str]) -> str:
             f"{name}={raw!r}: expected a URL starting with {' or '.join(s + '://' for s in sorted(schemes))}."
         )
     return raw.rstrip("/")
+
+
+def env_networks(name: str, default: str = "") -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """A comma-separated list of IP addresses or CIDR networks; a single address is a /32 (or /128)."""
+    networks = []
+    for item in env_list(name, default):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: {item!r} is not an IP address or network; expected a comma-separated list "
+                "such as 127.0.0.1,10.0.0.0/8,fd00::/8."
+            ) from None
+    return networks

@@ -14,7 +14,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.validators import validate_email
 
-from config.env import env_bool, env_choices, env_int, env_list, env_str, env_url
+from config.env import env_bool, env_choices, env_int, env_list, env_networks, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PAPERBOX_VAR_DIR") or BASE_DIR / "var")
@@ -30,10 +30,20 @@ if not SECRET_KEY:
             "Set SECRET_KEY to a long random string (or DEBUG=true for local development)."
         )
     SECRET_KEY = "insecure-development-key-only-used-when-DEBUG-is-on"  # noqa: S105 (DEBUG only)
+# Rotating SECRET_KEY: move the old key here, so links already emailed (signed with it) keep working.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
+if not env_str("SITE_URL") and not DEBUG:
+    # Every link in every email starts with it: a silent localhost default mails dead links.
+    raise ImproperlyConfigured(
+        "SITE_URL is not set: it is required when DEBUG is off, because every link in an email starts "
+        "with it. Set SITE_URL to the address people open, such as https://papers.example.org."
+    )
 SITE_URL = env_url("SITE_URL", "http://localhost:8000", schemes={"http", "https"})
 CSRF_TRUSTED_ORIGINS = [SITE_URL]
+# The reverse proxies in front of the site: only they may say who the client is (X-Forwarded-For).
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 
 INSTALLED_APPS = [
     "config.admin_apps.PaperboxAdminConfig",
@@ -162,12 +172,19 @@ SENDGRID_TIMEOUT = env_int("SENDGRID_TIMEOUT", 10, minimum=1)
 SENDGRID_WEBHOOK_PUBLIC_KEY = env_str("SENDGRID_WEBHOOK_PUBLIC_KEY")
 SENDGRID_WEBHOOK_MAX_AGE = env_int("SENDGRID_WEBHOOK_MAX_AGE", 600, minimum=0)
 OUTBOX_DIR = VAR_DIR / "outbox"
+# Without a provider, emails become .eml files under var/outbox/ (and a summary on the console, so a
+# newcomer can open the confirmation link). That is the default in DEBUG only: in production it would
+# silently mail nobody, so there it must be chosen with EMAIL_OUTBOX=true.
+EMAIL_OUTBOX = env_bool("EMAIL_OUTBOX", default=DEBUG)
 if SENDGRID_API_KEY:
     EMAIL_BACKEND = "newsletter.delivery.sendgrid.SendGridBackend"
-else:
-    # No provider configured: write each email as an .eml file under var/outbox/ and
-    # print a summary, so a newcomer can open the confirmation link.
+elif EMAIL_OUTBOX:
     EMAIL_BACKEND = "newsletter.delivery.outbox.OutboxBackend"
+else:
+    raise ImproperlyConfigured(
+        "SENDGRID_API_KEY is not set, so Paperbox cannot send email. Set SENDGRID_API_KEY, or set "
+        "EMAIL_OUTBOX=true to write every email as a file under var/outbox/ instead (nobody receives them)."
+    )
 
 # --- Digests --------------------------------------------------------------------------------
 # A planned digest not sent within this many hours of being planned expires instead of going out late.
@@ -225,7 +242,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    # Django names the path of every 4xx/5xx answer ("Not Found: /confirm/<token>/"): hide its token.
+    "filters": {"redact_tokens": {"()": "config.redaction.RedactTokensFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["redact_tokens"]},
+    },
 }

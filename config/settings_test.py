@@ -1,4 +1,7 @@
-"""Settings for the test suite: the real settings, with a throwaway SECRET_KEY.
+"""Settings for the test suite: the real settings, with a throwaway SECRET_KEY, a SITE_URL and the outbox.
+
+DEBUG stays off, as in production, so the variables it would otherwise default are set here (and
+inherited by the worker processes tests start; a test that sets SENDGRID_API_KEY still gets SendGrid).
 
 Everything else (DATABASE_URL, REDIS_URL) still comes from the environment, so CI runs the
 suite against PostgreSQL and Redis and a fresh machine runs it on the embedded defaults.
@@ -8,6 +11,7 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "insecure-test-only-key")
 os.environ.setdefault("SITE_URL", "http://testserver")
+os.environ.setdefault("EMAIL_OUTBOX", "true")
 
 from config.settings import *  # noqa: F403
 

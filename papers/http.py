@@ -4,6 +4,9 @@
 - a descriptive User-Agent (arXiv strips its listing for anonymous clients);
 - bounded retries on 429, 5xx, timeouts, dropped connections and truncated bodies, with exponential
   backoff and full jitter, honouring `Retry-After` (seconds or an HTTP date), capped;
+- no retries when the host cannot be reached at all (its name does not resolve, the connection is
+  refused, no route to it): on a machine that is offline that is certain within milliseconds, and
+  a minute of retries would only hide it;
 - a polite pause between requests to the same host, shared by every worker process through Redis.
 
 Why Redis for the pause: `fetch_latest` fans out one task per source and category, and the workers
@@ -15,8 +18,10 @@ Delays go through the injectable `sleep`, so tests run the real code with small 
 
 from __future__ import annotations
 
+import errno
 import logging
 import random
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,12 +32,14 @@ from urllib.parse import urlsplit
 import redis
 import requests
 from django.conf import settings
+from urllib3.exceptions import NameResolutionError
 
 from papers.sources.decoding import rfc2822_datetime
 from papers.sources.errors import (
     ConnectionFailed,
     FetchError,
     FetchTimeout,
+    HostUnreachable,
     ServerBusy,
     TransientFetchError,
     TruncatedBody,
@@ -154,6 +161,8 @@ class FetchClient:
             self.pacer.wait(host)
             try:
                 status, headers, body = self._exchange(url)
+            except HostUnreachable:
+                raise
             except TransientFetchError as error:
                 failure, delay = error, self._backoff(attempt)
             else:
@@ -188,6 +197,12 @@ class FetchClient:
                 url, f"no answer within the timeouts (connect {self.timeout[0]}s, read {self.timeout[1]}s)"
             ) from None
         except requests.ConnectionError as error:
+            reason = unreachable_reason(error)
+            if reason is not None:
+                host = urlsplit(url).netloc
+                raise HostUnreachable(
+                    url, f"cannot reach {host} ({reason})", host=host, reason=reason
+                ) from None
             raise ConnectionFailed(url, f"connection failed: {error}") from None
 
     def _read_body(self, response: requests.Response, url: str) -> bytes:
@@ -217,6 +232,40 @@ class FetchClient:
     def _retry_after(self, value: str | None) -> float | None:
         seconds = retry_after_seconds(value, now=datetime.now(UTC))
         return None if seconds is None else min(seconds, self.retry_after_max)
+
+
+UNREACHABLE_ERRNOS = {
+    errno.ECONNREFUSED: "connection refused",
+    errno.ENETUNREACH: "network unreachable",
+    errno.EHOSTUNREACH: "host unreachable",
+}
+
+
+def unreachable_reason(error: BaseException) -> str | None:
+    """Why a connection could not even be opened, or None for failures worth retrying.
+
+    requests wraps urllib3's error, which wraps the socket's: look through the whole chain.
+    A connect timeout is not here on purpose: a slow or congested network may answer next time.
+    """
+    for cause in _causes(error):
+        if isinstance(cause, NameResolutionError | socket.gaierror):
+            return "name resolution failed"
+        if isinstance(cause, OSError) and cause.errno in UNREACHABLE_ERRNOS:
+            return UNREACHABLE_ERRNOS[cause.errno]
+    return None
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    pending = [error]
+    while pending:
+        current = pending.pop()
+        if any(current is known for known in seen):
+            continue
+        seen.append(current)
+        linked = [getattr(current, "reason", None), current.__cause__, current.__context__, *current.args]
+        pending.extend(item for item in linked if isinstance(item, BaseException))
+    return seen
 
 
 def retry_after_seconds(value: str | None, *, now: datetime) -> float | None:

@@ -15,7 +15,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from papers.services import fetch_jobs, fetch_runs_close_abandoned, papers_fetch
-from papers.sources.errors import SourceError, TransientFetchError
+from papers.sources.errors import HostUnreachable, SourceError, TransientFetchError
+from papers.sources.registry import SOURCES
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,11 @@ def fetch_papers(source: str, date: str, category: str | None = None) -> int | N
     """Fetch, parse and ingest one page; returns the FetchRun id, None when it failed for good."""
     try:
         run = papers_fetch(source=source, day=dt.date.fromisoformat(date), category=category)
+    except HostUnreachable as error:
+        # Offline, or a wrong base URL: say which in one line; the retry below waits minutes.
+        setting = SOURCES[source].base_setting
+        logger.warning("%s: %s; check the network or %s", source, error.message, setting)
+        raise
     except TransientFetchError:
         raise
     except SourceError as error:

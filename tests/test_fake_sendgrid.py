@@ -158,11 +158,10 @@ def test_default_reply_answers_every_request(fake):
 
 
 def test_hang_answers_nothing_until_the_client_gives_up(fake):
-    fake.script(Hang(5))
-    started = time.monotonic()
+    fake.script(Hang(30))
+    # A read timeout, not the dropped connection the fake ends a Hang with: the client gave up first.
     with pytest.raises(requests.exceptions.ReadTimeout):
         post(fake, sdk_mail(), timeout=0.5)
-    assert time.monotonic() - started < 2
     assert fake.accepted == []
 
 

@@ -1,7 +1,9 @@
 """An email backend for running without a provider: each message becomes an .eml file.
 
 Files land in settings.OUTBOX_DIR (var/outbox/ by default) and a one-paragraph summary with the
-message's links is logged, so a newcomer running `honcho start` can click the confirmation link.
+message's links is logged, so a newcomer running `make run` can click the confirmation link. Outside
+DEBUG the links are logged with their tokens hidden: a log is read by more people than the mailbox, and
+a working link acts as its subscriber. The .eml file keeps the full links.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
 from django.utils import timezone
+
+from config.redaction import redact_url
 
 logger = logging.getLogger("newsletter.outbox")
 
@@ -56,10 +60,14 @@ class OutboxBackend(BaseEmailBackend):
 
 def summary(message: EmailMessage, path: Path) -> str:
     links = LINK_PATTERN.findall(message.body)
+    if not settings.DEBUG:
+        links = [redact_url(link) for link in links]
     lines = [
         f"Email written to {path}",
         f"  to: {', '.join(message.to)}",
         f"  subject: {message.subject}",
         *(f"  link: {link}" for link in links),
     ]
+    if links and not settings.DEBUG:
+        lines.append("  (tokens hidden because DEBUG is off; the file has the working links)")
     return "\n".join(lines)

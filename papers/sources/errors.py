@@ -42,6 +42,21 @@ class ConnectionFailed(TransientFetchError):
     pass
 
 
+class HostUnreachable(ConnectionFailed):
+    """The host name does not resolve, or nothing accepts the connection: offline, or a wrong base URL.
+
+    Retrying within seconds does not help, so the client fails at once; a task may still try again
+    minutes later, when the network may be back.
+    """
+
+    def __init__(
+        self, url: str, message: str, *, host: str = "", reason: str = "", status: int | None = None
+    ):
+        self.host = host
+        self.reason = reason
+        super().__init__(url, message, status=status)
+
+
 class ServerBusy(TransientFetchError):
     """429 or 5xx, still so after the client's own bounded retries."""
 

@@ -2,12 +2,16 @@ from __future__ import annotations
 
 import io
 import json
+import socket
+import subprocess
+import sys
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from papers.models import FetchRun, Paper
+from tests.conftest import ROOT, subprocess_env
 from tests.fakes.upstream import (
     HF_CAPTURE,
     Reply,
@@ -139,3 +143,44 @@ def test_fetch_papers_file_that_does_not_parse_names_the_file(tmp_path):
     with pytest.raises(CommandError, match=rf"{broken}: response is not valid JSON"):
         run("--file", str(broken), "--source", "hf-api")
     assert Paper.objects.count() == 0
+
+
+def closed_port_url() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again below: nobody listens there
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.mark.django_db(transaction=True)  # the command runs in its own process and commits
+@pytest.mark.parametrize(
+    ("base_url", "reason"),
+    [("http://paperbox-offline.invalid", "name resolution failed"), (None, "connection refused")],
+)
+def test_fetch_papers_offline_fails_at_once_with_one_line_per_source(base_url, reason):
+    base_url = base_url or closed_port_url()
+    host = base_url.removeprefix("http://")
+    env = subprocess_env(
+        HF_BASE_URL=base_url,
+        ARXIV_RSS_BASE_URL=base_url,
+        PAPER_SOURCES="hf,arxiv-rss",
+        ARXIV_CATEGORIES="cs.AI,cs.CL,cs.LG",
+    )
+
+    # The real command, as a person types it. The timeout only stops a hung process; what proves
+    # "at once" is below: not one retry was made.
+    result = subprocess.run(
+        [sys.executable, "manage.py", "fetch_papers", "--date", "2026-05-08"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert f"hf: cannot reach {host} ({reason}); check your network or HF_BASE_URL" in lines
+    assert f"arxiv-rss: cannot reach {host} ({reason}); check your network or ARXIV_RSS_BASE_URL" in lines
+    assert sum("cannot reach" in line for line in lines) == 2  # one per source, not one per category
+    assert "attempt 2 of" not in result.stderr  # the client's retry line: there was none
+    assert "4 of 4 fetches failed" in result.stderr
+    runs = list(FetchRun.objects.order_by("pk").values_list("source", "status", "error"))
+    assert [(source, status) for source, status, _ in runs] == [("hf", "failed"), ("arxiv-rss", "failed")]
+    assert all(f"cannot reach {host} ({reason})" in error for _, _, error in runs)

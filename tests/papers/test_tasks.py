@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -11,7 +14,7 @@ from papers.models import FetchRun, Paper
 from papers.services import fetch_jobs
 from papers.sources.errors import TransientFetchError
 from papers.tasks import fetch_latest, fetch_papers
-from tests.conftest import WorkerProcess, subprocess_env, wait_until
+from tests.conftest import ROOT, WorkerProcess, subprocess_env, wait_until
 from tests.fakes.upstream import Reply, Upstream, arxiv_rss_body, hf_page_html
 
 
@@ -77,6 +80,66 @@ def test_fetch_latest_fans_out_and_one_broken_source_does_not_stop_the_others(fe
     assert (latest_hf.new_count, latest_hf.updated_count, latest_hf.unchanged_count) == (0, 0, 37)
     assert Paper.objects.count() == 40
     assert len(upstream.requests_to(f"/papers/date/{today}")) == 2
+
+
+@pytest.fixture
+def beat(fetch_worker, tmp_path):
+    """A real `celery beat` process with the worker's environment and a fresh schedule file."""
+    log_path = tmp_path / "beat.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel=INFO",
+             "--schedule", str(tmp_path / "celerybeat-schedule")],
+            cwd=ROOT, env=fetch_worker.env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    yield log_path
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.mark.worker
+def test_beat_fetches_once_at_start_up_instead_of_waiting_for_the_hour(fetch_worker, upstream, beat):
+    today = datetime.now(UTC).date().isoformat()
+    upstream.script(f"/papers/date/{today}", Reply(body=hf_page_html()))
+    upstream.script("/rss/*", Reply(body=arxiv_rss_body()))
+
+    runs = wait_until(
+        lambda: finished_runs(3),
+        timeout=90,
+        message=f"the start-up fetch; beat log:\n{beat.read_text()}\nworker log:\n{fetch_worker.log()}",
+    )
+
+    assert {(run.source, run.target) for run in runs} == {
+        ("hf", today), ("arxiv-rss", f"{today} cs.AI"), ("arxiv-rss", f"{today} cs.CL"),
+    }  # fmt: skip
+    assert all(run.status == "succeeded" for run in runs)
+    assert Paper.objects.count() == 37 + 3
+    assert "Fetching papers now, as at every start" in beat.read_text()
+
+
+@pytest.mark.worker
+def test_an_unreachable_source_logs_one_clear_line_and_is_retried_later(fetch_worker):
+    """The client fails at once; the task says why in one line and leaves the retry to Celery (minutes)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: nobody listens there
+    env = {**fetch_worker.env, "HF_BASE_URL": f"http://127.0.0.1:{port}"}
+    fetch_worker.stop()
+    offline_worker = WorkerProcess(fetch_worker.log_path, env)
+    offline_worker.start()
+    try:
+        app.send_task("papers.tasks.fetch_papers", args=["hf", "2026-05-08"])
+        line = f"hf: cannot reach 127.0.0.1:{port} (connection refused); check the network or HF_BASE_URL"
+        wait_until(
+            lambda: line in offline_worker.log(),
+            timeout=60,
+            message=f"the line; log:\n{offline_worker.log()}",
+        )
+        wait_until(lambda: "retry: Retry in" in offline_worker.log(), timeout=30, message="Celery's retry")
+    finally:
+        offline_worker.stop()
+    assert " ERROR" not in offline_worker.log()
+    assert FetchRun.objects.get().error.endswith(f"cannot reach 127.0.0.1:{port} (connection refused)")
 
 
 def test_fetch_jobs_plans_one_job_per_source_and_category():

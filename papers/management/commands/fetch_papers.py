@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from papers.http import FetchClient
 from papers.services import fetch_jobs, fetch_target, papers_fetch, papers_ingest, source_url
-from papers.sources.errors import SourceError
+from papers.sources.errors import HostUnreachable, SourceError
 from papers.sources.records import PaperRecord
 from papers.sources.registry import SOURCES, detect_source
 
@@ -71,15 +71,21 @@ class Command(BaseCommand):
             categories=[category] if category else settings.ARXIV_CATEGORIES,
         )
         client = FetchClient()
-        failures = []
+        failures: list[str] = []
+        unreachable: set[str] = set()
         for number, (job_source, job_category) in enumerate(jobs, start=1):
-            target = fetch_target(day=day, category=job_category)
-            self.stderr.write(f"[{number}/{len(jobs)}] {job_source} {target} …")
+            label = f"{job_source} {fetch_target(day=day, category=job_category)}"
+            if job_source in unreachable:  # its host was unreachable a moment ago: one line is enough
+                failures.append(label)
+                continue
+            self.stderr.write(f"[{number}/{len(jobs)}] {label} …")
             try:
                 self._fetch_one(client, source=job_source, day=day, category=job_category)
             except SourceError as error:
-                failures.append(f"{job_source} {target}")
-                self.stderr.write(f"  failed: {error}")
+                failures.append(label)
+                if isinstance(error, HostUnreachable):
+                    unreachable.add(job_source)
+                self.stderr.write(_failure_line(job_source, error))
         if failures:
             raise CommandError(f"{len(failures)} of {len(jobs)} fetches failed: {', '.join(failures)}")
 
@@ -109,6 +115,12 @@ class Command(BaseCommand):
                 f"{source} {target}: {fetched} fetched, {result['new']} new, "
                 f"{result['updated']} updated, {result['unchanged']} unchanged"
             )
+
+
+def _failure_line(source: str, error: SourceError) -> str:
+    if isinstance(error, HostUnreachable):
+        return f"{source}: {error.message}; check your network or {SOURCES[source].base_setting}"
+    return f"  failed: {error}"
 
 
 def _checked_source(value: str | None) -> str | None:

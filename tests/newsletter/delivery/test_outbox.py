@@ -5,6 +5,7 @@ import logging
 from email import policy
 
 import pytest
+from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 
 from newsletter.delivery.outbox import OutboxBackend
@@ -38,7 +39,8 @@ def test_writes_one_parseable_eml_per_message(tmp_path):
     assert "Confirm</a>" in parsed.get_body(("html",)).get_content()
 
 
-def test_logs_a_summary_with_the_links(tmp_path, caplog):
+def test_logs_a_summary_with_the_links_in_debug(tmp_path, caplog, settings):
+    settings.DEBUG = True
     with caplog.at_level(logging.INFO, logger="newsletter.outbox"):
         OutboxBackend(outbox_dir=tmp_path).send_messages([make_message(3)])
     text = caplog.text
@@ -46,6 +48,26 @@ def test_logs_a_summary_with_the_links(tmp_path, caplog):
     assert "subject: Confirm 3 — ünïcode" in text
     assert "link: http://testserver/confirm/abc:3/" in text
     assert "link: https://example.org/x?y=1." in text  # a trailing dot is legal in a URL; kept as is
+
+
+def test_outside_debug_the_summary_hides_link_tokens_and_the_file_keeps_them(tmp_path, caplog, settings):
+    settings.DEBUG = False
+    token = signing.dumps({"k": "0f" * 16, "v": 1}, salt="paperbox.newsletter.confirm", compress=True)
+    message = EmailMultiAlternatives(
+        subject="Confirm",
+        body=f"Confirm: http://testserver/confirm/{token}/\nPapers: http://testserver/papers/2401.00001/",
+        to=["ada@example.org"],
+    )
+
+    with caplog.at_level(logging.INFO, logger="newsletter.outbox"):
+        OutboxBackend(outbox_dir=tmp_path).send_messages([message])
+
+    assert token not in caplog.text
+    assert "link: http://testserver/confirm/[token]/" in caplog.text
+    assert "link: http://testserver/papers/2401.00001/" in caplog.text  # nothing secret: kept
+    assert "tokens hidden because DEBUG is off" in caplog.text
+    (written,) = tmp_path.glob("*.eml")
+    assert token in written.read_text()
 
 
 def test_creates_the_outbox_directory(tmp_path):
