@@ -41,6 +41,10 @@ app.conf.beat_schedule = {
         "task": "newsletter.tasks.sweep_stuck_digests",
         "schedule": crontab(minute="*/10"),
     },
+    "prune-history": {
+        "task": "newsletter.tasks.prune_history",
+        "schedule": crontab(minute=47, hour=3),
+    },
     "purge-unconfirmed-subscribers": {
         "task": "newsletter.tasks.purge_unconfirmed",
         "schedule": crontab(minute=17, hour=3),

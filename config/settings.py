@@ -192,6 +192,11 @@ DIGEST_SEND_WINDOW_DAILY_HOURS = env_int("DIGEST_SEND_WINDOW_DAILY_HOURS", 24, m
 DIGEST_SEND_WINDOW_WEEKLY_HOURS = env_int("DIGEST_SEND_WINDOW_WEEKLY_HOURS", 72, minimum=1)
 # Subscribers per planning task: bounds a worker's memory whatever the number of subscribers.
 PLANNING_SHARD_SIZE = env_int("PLANNING_SHARD_SIZE", 20_000, minimum=1)
+# History (newsletter/retention.py). An item must outlive the longest look-back of a digest (8 days,
+# weekly) or a paper could be planned twice; the minimum is that plus a day.
+DIGEST_ITEM_RETENTION_DAYS = env_int("DIGEST_ITEM_RETENTION_DAYS", 30, minimum=9)
+DIGEST_RETENTION_DAYS = env_int("DIGEST_RETENTION_DAYS", 365, minimum=DIGEST_ITEM_RETENTION_DAYS)
+DELIVERY_EVENT_RETENTION_DAYS = env_int("DELIVERY_EVENT_RETENTION_DAYS", 180, minimum=30)
 
 # --- Paper sources ----------------------------------------------------------------------------
 PAPER_SOURCE_CHOICES = {"hf", "hf-api", "arxiv-rss", "arxiv-list"}

@@ -11,6 +11,7 @@ from celery import shared_task
 from newsletter.digests.runs import PlannerBusy, planning_run_start, planning_shard_fail, planning_shard_plan
 from newsletter.digests.sending import SEND_CHUNK, digests_send
 from newsletter.digests.sweep import digests_sweep
+from newsletter.retention import history_prune
 from newsletter.subscriptions.services import subscribers_purge_unconfirmed
 
 # --- Subscriptions ---------------------------------------------------------------------------
@@ -77,6 +78,13 @@ def send_digests(digest_ids: list[int]) -> dict:
         "sent": report.sent,
         "failed": report.failed,
     }
+
+
+@shared_task(name="newsletter.tasks.prune_history", acks_late=True)
+def prune_history() -> dict:
+    """Delete digests, items and events past their retention (beat: daily). Idempotent."""
+    report = history_prune()
+    return {"items": report.items, "digests": report.digests, "events": report.events}
 
 
 @shared_task(name="newsletter.tasks.sweep_stuck_digests", acks_late=True)

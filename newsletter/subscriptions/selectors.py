@@ -10,6 +10,7 @@ from django.db.models.functions import Lower
 from newsletter.matching import explain_match
 from newsletter.models import DeliveryEvent, Digest, Interest, Subscriber
 from newsletter.paper_records import paper_record_from_paper
+from newsletter.retention import RetentionPolicy
 
 
 def subscriber_by_email(*, email: str) -> Subscriber | None:
@@ -75,6 +76,7 @@ def subscriber_data_export(*, subscriber: Subscriber) -> dict[str, Any]:
             for i in subscriber.interests.all()
         ],
         "digests": [_digest_export(digest) for digest in digests],
+        "what_we_keep": RetentionPolicy.from_settings().described(),
         "delivery_events": [
             {"event": e.event, "timestamp": _iso(e.timestamp), "reason": e.reason}
             for e in events.order_by("timestamp")
