@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
+from newsletter.subscriptions.preview import RecentPapers
 from papers.models import Paper
+from tests.newsletter.subscriptions.test_forms import EXCLUSIONS
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +59,15 @@ def test_preview_rejects_empty_and_overlong_interests(client, papers):
     assert client.get(PREVIEW_URL, {"q": "  "}).status_code == 400
     response = client.get(PREVIEW_URL, {"q": "a" * 201})
     assert response.status_code == 400
-    assert "at most 200 characters" in response.json()["error"]
+    assert response.json() == {"error": "This interest is 201 characters long; the limit is 200."}
+
+
+def test_preview_refuses_what_the_form_would_refuse_as_too_long_to_store(client, papers):
+    # The same check as the signup form: the preview must not show matches for an interest that
+    # cannot be saved.
+    response = client.get(PREVIEW_URL, {"q": EXCLUSIONS})
+    assert response.status_code == 400
+    assert "This interest has too many terms to store" in response.json()["error"]
 
 
 def test_preview_is_rate_limited_per_client(client, papers):
@@ -68,3 +79,26 @@ def test_preview_is_rate_limited_per_client(client, papers):
 
 def test_preview_answers_get_only(client, papers):
     assert client.post(PREVIEW_URL, {"q": "robot"}).status_code == 405
+
+
+def test_the_index_is_built_once_and_rebuilt_only_when_the_papers_change(papers):
+    recent = RecentPapers()
+    first = recent.get()
+    assert recent.get() is first  # the same built index, not a copy
+    # As ingestion changes a paper: its updated_at moves.
+    Paper.objects.filter(arxiv_id="2605.00003").update(
+        title="Robot grasping, revised", updated_at=timezone.now()
+    )
+    changed = recent.get()
+    assert changed is not first and "Robot grasping, revised" in changed.titles.values()
+    Paper.objects.filter(arxiv_id="2605.00003").delete()
+    assert len(recent.get().batch) == 2
+
+
+def test_while_one_thread_rebuilds_the_others_answer_from_the_previous_index(papers):
+    recent = RecentPapers()
+    first = recent.get()
+    Paper.objects.create(arxiv_id="2605.00009", title="Robot learning", featured_on=dt.date(2026, 5, 7))
+    with recent._rebuilding:  # as while another thread is rebuilding
+        assert recent.get() is first
+    assert len(recent.get().batch) == 4
