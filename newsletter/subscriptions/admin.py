@@ -72,6 +72,9 @@ class SubscriberAdmin(admin.ModelAdmin):
     change_list_template = "newsletter/admin/subscriber_change_list.html"
     list_per_page = 100
 
+    class Media:
+        css = {"all": ["css/subscribers-admin.css"]}
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Subscriber]:
         return super().get_queryset(request).prefetch_related("interests")
 
