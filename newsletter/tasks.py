@@ -6,12 +6,22 @@ them queues what follows. Task names are part of the beat schedule and of queued
 
 from __future__ import annotations
 
+import logging
+import random
+
 from celery import shared_task
 
 from newsletter.digests.planning import PlannerBusy, digests_plan
 from newsletter.digests.sending import SEND_CHUNK, digests_send
 from newsletter.digests.sweep import digests_sweep
-from newsletter.subscriptions.services import subscribers_purge_unconfirmed
+from newsletter.subscriptions.services import (
+    EmailKind,
+    EmailUnavailable,
+    subscriber_email_send,
+    subscribers_purge_unconfirmed,
+)
+
+logger = logging.getLogger(__name__)
 
 # --- Subscriptions ---------------------------------------------------------------------------
 
@@ -20,6 +30,49 @@ from newsletter.subscriptions.services import subscribers_purge_unconfirmed
 def purge_unconfirmed() -> int:
     """Forget signups that were never confirmed (beat: daily). Idempotent."""
     return subscribers_purge_unconfirmed()
+
+
+# Provider failures are retried with exponential backoff, 5 s doubling up to 10 min a wait, each wait
+# jittered to between half and all of it: about 30 to 60 minutes in all before giving up. The longest
+# wait stays under the broker's visibility timeout (1 h), past which Redis would deliver the waiting
+# message a second time.
+EMAIL_RETRIES = 12
+EMAIL_RETRY_FIRST_WAIT = 5.0
+EMAIL_RETRY_LONGEST_WAIT = 600.0
+
+
+def queue_subscription_email(*, kind: EmailKind, subscriber_id: int, new_email: str = "") -> None:
+    """Queue one subscription email for when the current transaction commits (at once outside one).
+
+    Public forms call this instead of sending: their answer then takes the same time and says the
+    same thing whether an email goes out or not, and never waits for the provider.
+    """
+    send_subscription_email.delay_on_commit(str(kind), subscriber_id, new_email)
+
+
+@shared_task(name="newsletter.tasks.send_subscription_email", bind=True, acks_late=True)
+def send_subscription_email(self, kind: str, subscriber_id: int, new_email: str = "") -> str:
+    """Send one confirmation, link, welcome or change-of-address email, as the subscriber is now.
+
+    Idempotent enough, not exactly once: a message delivered again (the worker died after the
+    provider took the email, before the acknowledgement) sends the same email a second time, which
+    for these emails is a harmless duplicate. The person was answered long ago, so a failing
+    provider is logged and retried, never reported to them.
+    """
+    try:
+        return subscriber_email_send(kind=kind, subscriber_id=subscriber_id, new_email=new_email)
+    except EmailUnavailable as error:
+        if self.request.retries >= EMAIL_RETRIES:
+            logger.error("Gave up after %d retries: %s", self.request.retries, error)
+            return "gave up"
+        wait = email_retry_wait(self.request.retries)
+        logger.warning("Retrying in %.0f s (retry %d): %s", wait, self.request.retries + 1, error)
+        raise self.retry(countdown=wait, max_retries=EMAIL_RETRIES) from error
+
+
+def email_retry_wait(retries: int) -> float:
+    longest = min(EMAIL_RETRY_LONGEST_WAIT, EMAIL_RETRY_FIRST_WAIT * 2**retries)
+    return random.uniform(longest / 2, longest)
 
 
 # --- Digests ---------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from newsletter.models import Interest, Subscriber
+from newsletter.subscriptions import tokens
 from tests.browser import chromium_page
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls here are plain sync calls.
@@ -42,3 +43,18 @@ def test_the_subscriber_change_list_breaks_no_csp_rule(live_server):
             page.evaluate("getComputedStyle(document.querySelector('.subscriber-summary')).display") == "flex"
         )
 
+
+def test_the_confirm_button_works_on_a_host_other_than_site_url(live_server, settings):
+    # As with `WEB_PORT=8100 make run`: the emails name one origin, the browser is on another.
+    settings.SITE_URL = live_server.url.replace("localhost", "127.0.0.1")
+    subscriber = Subscriber.objects.create(email="ada@example.org")
+    confirm_path = tokens.confirm_url(subscriber).removeprefix(settings.SITE_URL)
+    with chromium_page() as page:
+        page.add_init_script(RECORD_VIOLATIONS)
+        page.goto(f"{live_server.url}{confirm_path}")
+        page.click("button:has-text('Confirm')")
+        page.wait_for_selector("h1:has-text('Your preferences')")
+        assert page.url.startswith(f"{live_server.url}/preferences/")
+        assert page.evaluate("window.cspViolations") == []
+    subscriber.refresh_from_db()
+    assert subscriber.status == Subscriber.Status.ACTIVE
