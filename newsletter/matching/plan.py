@@ -158,6 +158,8 @@ def _sent_codes(
 ) -> np.ndarray | None:
     """Already-sent pairs of this batch as sorted `row * n_papers + column` codes (None when none)."""
     subscriber_ids, paper_ids = _sent_pairs(already_sent)
+    if not paper_ids:
+        return None  # nothing sent at all (the preview): no paper lookup table to build
     paper_column = {p.id: n for n, p in enumerate(papers)}
     columns = np.fromiter((paper_column.get(p, -1) for p in paper_ids), dtype=np.int64, count=len(paper_ids))
     if not (columns >= 0).any():

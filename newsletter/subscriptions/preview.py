@@ -11,6 +11,7 @@ and per change of the papers.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import threading
 from dataclasses import dataclass
 
@@ -134,11 +135,16 @@ def window_version() -> tuple:
 
 def build_window(version: tuple) -> PreviewWindow:
     records = paper_records_since(since=version[0])
-    return PreviewWindow(
+    window = PreviewWindow(
         version=version,
         batch=PaperBatch(records),
         titles={record.id: record.title for record in records},
     )
+    # The index was built with the garbage collector paused: millions of new tuples wait for one
+    # collection to untrack them. Do it here, as part of the rebuild, rather than in whichever
+    # request next triggers a collection (measured at 10,000 papers: a 1.5 s stall under load).
+    gc.collect()
+    return window
 
 
 def window_start(last_day: dt.date | None, last_published: dt.datetime | None) -> dt.date:
