@@ -6,18 +6,25 @@ them queues what follows. Task names are part of the beat schedule and of queued
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
+from collections.abc import Sequence
 
 from celery import shared_task
+from django.db import OperationalError
 
 from newsletter.digests.planning import PlannerBusy, digests_plan
 from newsletter.digests.sending import SEND_CHUNK, digests_send
 from newsletter.digests.sweep import digests_sweep
+from newsletter.subscriptions.forms import InterestLine
 from newsletter.subscriptions.services import (
     EmailKind,
     EmailUnavailable,
+    Schedule,
     subscriber_email_send,
+    subscriber_link_recipient,
+    subscriber_signup,
     subscribers_purge_unconfirmed,
 )
 
@@ -41,12 +48,60 @@ EMAIL_RETRY_FIRST_WAIT = 5.0
 EMAIL_RETRY_LONGEST_WAIT = 600.0
 
 
-def queue_subscription_email(*, kind: EmailKind, subscriber_id: int, new_email: str = "") -> None:
-    """Queue one subscription email for when the current transaction commits (at once outside one).
+# The public forms (signup, "send me a new link") answer after counting the attempt and queueing one
+# of these tasks, whatever the address: finding it, writing the signup and choosing the email happen
+# here, so neither the answer nor its timing tells a known address from an unknown one. The address
+# travels in the task message for that reason. Run again (a redelivered message), they repeat the
+# same harmless work and queue the same email again.
 
-    Public forms call this instead of sending: their answer then takes the same time and says the
-    same thing whether an email goes out or not, and never waits for the provider.
-    """
+
+def queue_signup(
+    *, email: str, interests: Sequence[InterestLine], schedule: Schedule, ip: str | None
+) -> None:
+    lines = [[line.text, line.canonical] for line in interests]
+    signup_subscriber.delay_on_commit(email, lines, dataclasses.asdict(schedule), ip)
+
+
+@shared_task(
+    name="newsletter.tasks.signup_subscriber",
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=5,
+)
+def signup_subscriber(email: str, interests: list[list[str]], schedule: dict, ip: str | None) -> str:
+    subscriber_id = subscriber_signup(
+        email=email,
+        interests=[InterestLine(text=text, canonical=canonical) for text, canonical in interests],
+        schedule=Schedule(**schedule),
+        ip=ip,
+    )
+    if subscriber_id is None:
+        return "suppressed: nothing to send"
+    queue_subscription_email(kind=EmailKind.LINK, subscriber_id=subscriber_id)
+    return f"link email queued for subscriber {subscriber_id}"
+
+
+def queue_link_request(*, email: str) -> None:
+    send_link_to_address.delay_on_commit(email)
+
+
+@shared_task(
+    name="newsletter.tasks.send_link_to_address",
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=5,
+)
+def send_link_to_address(email: str) -> str:
+    subscriber_id = subscriber_link_recipient(email=email)
+    if subscriber_id is None:
+        return "unknown or suppressed address: nothing to send"
+    queue_subscription_email(kind=EmailKind.LINK, subscriber_id=subscriber_id)
+    return f"link email queued for subscriber {subscriber_id}"
+
+
+def queue_subscription_email(*, kind: EmailKind, subscriber_id: int, new_email: str = "") -> None:
+    """Queue one subscription email for when the current transaction commits (at once outside one):
+    the request that caused it never waits for the provider."""
     send_subscription_email.delay_on_commit(str(kind), subscriber_id, new_email)
 
 

@@ -1,11 +1,12 @@
 """The subscriber life cycle: signup, double opt-in, preferences, pause, unsubscribe, erase.
 
 No service sends an email. The ones that lead to an email return the id of the subscriber to write
-to, and the caller queues newsletter.tasks.send_subscription_email, which runs after the request's
-transaction commits and calls `subscriber_email_send` here. So a public form answers in the same
-time and with the same words whether or not the address is known: the email, or its absence,
-happens later and elsewhere. Rate limits are counted per address before any branch, so being
-throttled says nothing about whether the address is known either.
+to, and their caller queues newsletter.tasks.send_subscription_email, which calls
+`subscriber_email_send` here. A public form must answer in the same time and with the same words
+whether or not the address is known, so while the person waits it only counts the attempt against
+the rate limits (`*_check_limits`, per address before any branch: being throttled says nothing
+either) and queues a task; looking the address up, creating the signup and choosing the email happen
+in that task (`subscriber_signup`, `subscriber_link_recipient`), after the answer.
 """
 
 from __future__ import annotations
@@ -94,19 +95,24 @@ def _check_limits(*, scope: str, ip: str | None, email: str, per_ip: Limit, per_
 # --- Signup and confirmation ---------------------------------------------------------------
 
 
+def subscriber_signup_check_limits(*, email: str, ip: str | None) -> None:
+    """Count a signup attempt, while the person waits; RateLimited when over a limit."""
+    _check_limits(
+        scope="signup", ip=ip, email=email, per_ip=SIGNUP_LIMIT_PER_IP, per_email=SIGNUP_LIMIT_PER_EMAIL
+    )
+
+
 def subscriber_signup(
     *, email: str, interests: Sequence[InterestLine], schedule: Schedule, ip: str | None
 ) -> int | None:
     """Start a double opt-in; a known address is not changed and gets its link instead.
 
-    A pending address takes the interests and schedule of its latest signup (someone fixing a typo
-    before confirming), and the new confirmation shows them; a confirmed one is never changed here.
-    Returns the id to send an EmailKind.LINK email to (None for a suppressed address). Raises
-    RateLimited. The caller answers the same whatever this returns.
+    Runs in a task, after the signup form answered (its writes would tell a new address from a known
+    one by the time they take). A pending address takes the interests and schedule of its latest
+    signup (someone fixing a typo before confirming), and the new confirmation shows them; a
+    confirmed one is never changed here. Returns the id to send an EmailKind.LINK email to (None for
+    a suppressed address).
     """
-    _check_limits(
-        scope="signup", ip=ip, email=email, per_ip=SIGNUP_LIMIT_PER_IP, per_email=SIGNUP_LIMIT_PER_EMAIL
-    )
     if email_is_suppressed(email=email):
         logger.info("Signup for a suppressed address ignored")
         return None
@@ -170,10 +176,14 @@ def subscriber_confirm(*, subscriber: Subscriber, ip: str | None) -> bool:
     return bool(updated)
 
 
-def subscriber_link_request(*, email: str, ip: str | None) -> int | None:
-    """The "send me a new link" form: the id to send an EmailKind.LINK email to, if the address is
-    known and not suppressed. Raises RateLimited. The caller answers the same whatever this returns."""
+def subscriber_link_check_limits(*, email: str, ip: str | None) -> None:
+    """Count a "send me a new link" request, while the person waits; RateLimited when over a limit."""
     _check_link_limits(email=email, ip=ip)
+
+
+def subscriber_link_recipient(*, email: str) -> int | None:
+    """For an address typed in the "send me a new link" form, in a task after the answer: the id to
+    send an EmailKind.LINK email to, if the address is known and not suppressed."""
     if email_is_suppressed(email=email):
         return None
     subscriber = selectors.subscriber_by_email(email=email)
@@ -289,12 +299,13 @@ def subscriber_can_undo_unsubscribe(*, subscriber: Subscriber) -> bool:
 # --- Email change --------------------------------------------------------------------------
 
 
-def subscriber_request_email_change(*, subscriber: Subscriber, new_email: str) -> bool:
-    """Whether to send an EmailKind.CHANGE_EMAIL email to `new_email`; nothing changes until its
-    link is followed. Raises RateLimited.
+def subscriber_email_change_check_limits(*, subscriber: Subscriber) -> None:
+    """Count a change-of-address request; RateLimited when over the limit.
 
-    Taken or suppressed addresses get no email, and the caller gives the same answer, so the form
-    cannot be used to test which addresses are subscribed.
+    The caller then queues an EmailKind.CHANGE_EMAIL email whatever the new address: whether it is
+    taken or suppressed is decided when the email is sent (`_email_for`), so the form answers the
+    same, as fast, and cannot be used to test which addresses are subscribed. Nothing changes until
+    the emailed link is followed.
     """
     rate_limit_check(
         scope="email-change",
@@ -302,7 +313,6 @@ def subscriber_request_email_change(*, subscriber: Subscriber, new_email: str) -
         limit=EMAIL_CHANGE_LIMIT_PER_SUBSCRIBER,
         message="Too many email changes for this subscription. Please try again in an hour.",
     )
-    return _email_change_allowed(subscriber=subscriber, new_email=new_email)
 
 
 def _email_change_allowed(*, subscriber: Subscriber, new_email: str) -> bool:

@@ -40,11 +40,6 @@ def schedule_from(form: SignupForm | PreferencesForm) -> services.Schedule:
     )
 
 
-def queue_link_email(subscriber_id: int | None) -> None:
-    if subscriber_id is not None:
-        tasks.queue_subscription_email(kind=EmailKind.LINK, subscriber_id=subscriber_id)
-
-
 # --- Signup --------------------------------------------------------------------------------
 
 
@@ -54,17 +49,16 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         if form.is_bot():
             return redirect("newsletter:check_inbox")
+        email, ip = form.cleaned_data["email"], client_address(request)
         try:
-            subscriber_id = services.subscriber_signup(
-                email=form.cleaned_data["email"],
-                interests=form.cleaned_data["interests"],
-                schedule=schedule_from(form),
-                ip=client_address(request),
-            )
+            services.subscriber_signup_check_limits(email=email, ip=ip)
         except RateLimited as error:
             form.add_error(None, str(error))
             return render(request, "newsletter/signup.html", {"form": form}, status=429)
-        queue_link_email(subscriber_id)
+        # Known address or not, the same work here; the rest happens in the task.
+        tasks.queue_signup(
+            email=email, interests=form.cleaned_data["interests"], schedule=schedule_from(form), ip=ip
+        )
         return redirect("newsletter:check_inbox")
     status = 400 if form.is_bound else 200
     return render(request, "newsletter/signup.html", {"form": form}, status=status)
@@ -78,14 +72,13 @@ def check_inbox(request: HttpRequest) -> HttpResponse:
 def request_link(request: HttpRequest) -> HttpResponse:
     form = ManageLinkForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"]
         try:
-            subscriber_id = services.subscriber_link_request(
-                email=form.cleaned_data["email"], ip=client_address(request)
-            )
+            services.subscriber_link_check_limits(email=email, ip=client_address(request))
         except RateLimited as error:
             form.add_error(None, str(error))
             return render(request, "newsletter/request_link.html", {"form": form}, status=429)
-        queue_link_email(subscriber_id)
+        tasks.queue_link_request(email=email)
         return redirect("newsletter:check_inbox")
     return render(
         request, "newsletter/request_link.html", {"form": form}, status=400 if form.is_bound else 200
@@ -167,16 +160,15 @@ def change_email(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "; ".join(form.errors["new_email"]))
         return redirect("newsletter:preferences", request.token)
-    new_email = form.cleaned_data["new_email"]
     try:
-        allowed = services.subscriber_request_email_change(subscriber=subscriber, new_email=new_email)
+        services.subscriber_email_change_check_limits(subscriber=subscriber)
     except RateLimited as error:
         messages.error(request, str(error))
         return redirect("newsletter:preferences", request.token)
-    if allowed:
-        tasks.queue_subscription_email(
-            kind=EmailKind.CHANGE_EMAIL, subscriber_id=subscriber.pk, new_email=new_email
-        )
+    # Queued whatever the address; the task skips one that is taken or suppressed.
+    tasks.queue_subscription_email(
+        kind=EmailKind.CHANGE_EMAIL, subscriber_id=subscriber.pk, new_email=form.cleaned_data["new_email"]
+    )
     messages.success(
         request, "We sent a confirmation link to the new address. The change applies once you follow it."
     )
@@ -284,5 +276,5 @@ def _email_preferences_link(request: HttpRequest, subscriber: Subscriber) -> Htt
         )
     except RateLimited as error:
         return render(request, "newsletter/check_inbox.html", {"error": str(error)}, status=429)
-    queue_link_email(subscriber_id)
+    tasks.queue_subscription_email(kind=EmailKind.LINK, subscriber_id=subscriber_id)
     return redirect("newsletter:check_inbox")

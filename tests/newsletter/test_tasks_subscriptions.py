@@ -14,7 +14,9 @@ from newsletter.tasks import (
     EMAIL_RETRY_LONGEST_WAIT,
     email_retry_wait,
     purge_unconfirmed,
+    send_link_to_address,
     send_subscription_email,
+    signup_subscriber,
 )
 from tests.conftest import WorkerProcess, subprocess_env, wait_until
 from tests.fakes.sendgrid import FakeSendGrid, Reply
@@ -89,9 +91,13 @@ def answer(response) -> tuple:
     return response.status_code, response.get("Location"), response.content
 
 
-def test_subscription_email_task_is_registered_and_acks_late():
-    assert send_subscription_email.name == "newsletter.tasks.send_subscription_email"
-    assert send_subscription_email.name in app.tasks and send_subscription_email.acks_late
+def test_subscription_tasks_are_registered_under_their_names_and_ack_late():
+    for task, name in (
+        (send_subscription_email, "newsletter.tasks.send_subscription_email"),
+        (signup_subscriber, "newsletter.tasks.signup_subscriber"),
+        (send_link_to_address, "newsletter.tasks.send_link_to_address"),
+    ):
+        assert task.name == name and name in app.tasks and task.acks_late
 
 
 @pytest.mark.worker

@@ -21,29 +21,44 @@ def purge_queue() -> None:
     app.control.purge()
 
 
-def run_queued_tasks() -> list[str]:
-    """Run every task waiting on the default queue, oldest first; their names, in order."""
-    names = []
+def run_queued_tasks() -> list[list[str]]:
+    """Run every task waiting on the default queue, then the tasks those queued, and so on.
+
+    Returns the task names round by round: first those that were waiting (queued by the request),
+    then those they queued, in order.
+    """
+    rounds = []
     with app.connection_for_read() as connection:
         queue = connection.SimpleQueue(app.conf.task_default_queue)
         try:
-            while True:
-                try:
-                    message = queue.get(block=False)
-                except queue.Empty:
-                    break
-                args, kwargs, _ = message.decode()
-                name = message.headers["task"]
-                message.ack()
-                app.tasks[name].apply(args=args, kwargs=kwargs).get()  # re-raises a task's error
-                names.append(name)
+            while waiting := _take_all(queue):
+                rounds.append([name for name, _, _ in waiting])
+                for name, args, kwargs in waiting:
+                    # A task commits too: what it queues on commit goes on the queue, for the next round.
+                    with TestCase.captureOnCommitCallbacks(execute=True):
+                        app.tasks[name].apply(args=args, kwargs=kwargs).get()  # re-raises a task's error
         finally:
             queue.close()
-    return names
+    return rounds
+
+
+def _take_all(queue) -> list[tuple[str, list, dict]]:
+    taken = []
+    while True:
+        try:
+            message = queue.get(block=False)
+        except queue.Empty:
+            return taken
+        args, kwargs, _ = message.decode()
+        taken.append((message.headers["task"], args, kwargs))
+        message.ack()
 
 
 class CommittingClient(Client):
-    """Django's test client; after each request, its on-commit callbacks and then its tasks run."""
+    """Django's test client; after each request, its on-commit callbacks and then its tasks run.
+
+    `tasks_run` holds the names of the tasks of the last request, round by round (run_queued_tasks).
+    """
 
     def request(self, **request):
         with TestCase.captureOnCommitCallbacks(execute=True):

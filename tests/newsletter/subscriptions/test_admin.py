@@ -113,7 +113,7 @@ def test_admin_requires_staff(client, people):
 
 def test_action_resend_confirmation_queues_and_says_so(staff_client, people):
     response = run_action(staff_client, "resend_confirmation", people["ada"], people["bob"])
-    assert staff_client.tasks_run == ["newsletter.tasks.send_subscription_email"]
+    assert staff_client.tasks_run == [["newsletter.tasks.send_subscription_email"]]
     page = staff_client.get(response["Location"]).content.decode()
     assert "Confirmation queued for 1 pending subscriber(s)" in page
 

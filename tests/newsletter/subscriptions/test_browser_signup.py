@@ -72,7 +72,10 @@ def test_signup_confirm_edit_and_unsubscribe_in_a_real_browser(live_server, mail
         page.click("button:has-text('Subscribe')")
         page.wait_for_selector("h1:has-text('Check your inbox')")
 
-        subscriber = Subscriber.objects.get(email="grace@example.org")
+        # The worker writes the signup, after the page answered.
+        subscriber = wait_until(
+            lambda: Subscriber.objects.filter(email="grace@example.org").first(), message="the signup"
+        )
         assert subscriber.status == "pending"
         assert (subscriber.time_zone, subscriber.frequency, subscriber.weekday, subscriber.send_hour) == (
             "Europe/Berlin", "weekly", 4, 9,

@@ -122,9 +122,9 @@ def test_signup_rate_limit_counts_known_and_unknown_addresses_alike():
     Subscriber.objects.create(email="known@example.org", status="active")
     for email in ("known@example.org", "new@example.org"):
         for _ in range(services.SIGNUP_LIMIT_PER_EMAIL[0]):
-            signup(email, ip=None)
+            services.subscriber_signup_check_limits(email=email, ip=None)
         with pytest.raises(RateLimited, match="this email address"):
-            signup(email, ip=None)
+            services.subscriber_signup_check_limits(email=email, ip=None)
 
 
 def test_confirm_is_a_conditional_update():
@@ -178,25 +178,28 @@ def test_change_email_to_taken_address_raises_and_changes_nothing():
 
 def test_email_change_requests_are_rate_limited_per_subscriber():
     subscriber = Subscriber.objects.create(email="ada@example.org", status="active")
-    for n in range(3):
-        assert services.subscriber_request_email_change(
-            subscriber=subscriber, new_email=f"new{n}@example.org"
-        )
-    with pytest.raises(RateLimited):
-        services.subscriber_request_email_change(subscriber=subscriber, new_email="new9@example.org")
+    for _ in range(3):
+        services.subscriber_email_change_check_limits(subscriber=subscriber)
+    with pytest.raises(RateLimited, match="Too many email changes"):
+        services.subscriber_email_change_check_limits(subscriber=subscriber)
 
 
 def test_link_requests_from_every_form_share_the_per_address_limit():
     subscriber = Subscriber.objects.create(email="ada@example.org", status="unsubscribed")
-    services.subscriber_link_request(email="ada@example.org", ip="192.0.2.1")
+    services.subscriber_link_check_limits(email="ada@example.org", ip="192.0.2.1")
     services.subscriber_preferences_link_request(subscriber=subscriber, ip="192.0.2.2")
-    services.subscriber_link_request(email="ADA@example.org", ip="192.0.2.3")
+    services.subscriber_link_check_limits(email="ADA@example.org", ip="192.0.2.3")
     with pytest.raises(RateLimited, match="this email address"):
         services.subscriber_preferences_link_request(subscriber=subscriber, ip="192.0.2.4")
 
 
-def test_link_request_for_an_unknown_address_names_no_one():
-    assert services.subscriber_link_request(email="nobody@example.org", ip="192.0.2.1") is None
+def test_the_link_recipient_is_a_known_address_not_suppressed():
+    known = Subscriber.objects.create(email="Ada@example.org", status="active")
+    Subscriber.objects.create(email="erased@example.org", status="active")
+    suppression_add(email="erased@example.org", reason=Suppression.Reason.ERASED)
+    assert services.subscriber_link_recipient(email="ada@EXAMPLE.org") == known.pk
+    assert services.subscriber_link_recipient(email="nobody@example.org") is None
+    assert services.subscriber_link_recipient(email="erased@example.org") is None
 
 
 def confirmed_then_unsubscribed(at: dt.datetime) -> Subscriber:
