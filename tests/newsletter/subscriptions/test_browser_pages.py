@@ -7,9 +7,12 @@ import os
 import pytest
 from django.contrib.auth.models import User
 
-from newsletter.models import Interest, Subscriber
+from newsletter.digests.rendering import digest_view_url
+from newsletter.models import Digest, Interest, Subscriber
 from newsletter.subscriptions import tokens
 from tests.browser import chromium_page
+from tests.newsletter.digests.test_sending import planned_digests
+from tests.newsletter.subscriptions.queued_tasks import run_queued_tasks
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls here are plain sync calls.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -58,3 +61,21 @@ def test_the_confirm_button_works_on_a_host_other_than_site_url(live_server, set
         assert page.evaluate("window.cspViolations") == []
     subscriber.refresh_from_db()
     assert subscriber.status == Subscriber.Status.ACTIVE
+
+
+def test_the_view_in_browser_page_emails_the_preferences_link_without_showing_it(live_server, settings):
+    from config.celery import app
+
+    settings.SITE_URL = live_server.url
+    [digest_id] = planned_digests(1)
+    digest = Digest.objects.select_related("subscriber").get(id=digest_id)
+    app.control.purge()
+    with chromium_page() as page:
+        page.add_init_script(RECORD_VIOLATIONS)
+        page.goto(digest_view_url(subscriber=digest.subscriber, digest_id=digest.id))
+        assert digest.subscriber.email not in page.content()
+        # The page sends no Referer: the browser posts its form with `Origin: null`.
+        page.click("button:has-text('Email me my preferences link')")
+        page.wait_for_selector("h1:has-text('Check your inbox')")
+        assert page.evaluate("window.cspViolations") == []
+    assert run_queued_tasks() == [["newsletter.tasks.send_subscription_email"]]
