@@ -11,7 +11,8 @@ Papers are the 573 real titles and abstracts of tests/fixtures/corpus/papers.jso
 with its own arXiv id, day in the 30-day window, upvotes and authors. Printed per size:
 - the one-time cost of building the window's index (the first request after papers change pays it),
 - the median of whole requests through Django's test client with the index built (`/interests/preview/`:
-  middleware, rate limit, the window's version query, matching one interest, JSON),
+  middleware, rate limit, the window's version (from the cache, or the database once a second),
+  matching one interest, JSON),
 - the baseline, measured in the same run: the preview as it was, rebuilding the index and building
   every match on each request (match_papers over the window's papers), and the ratio.
 Target: a warm preview within 50 ms at 10,000 papers.

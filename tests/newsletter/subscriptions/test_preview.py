@@ -5,9 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from newsletter.subscriptions.preview import RecentPapers
+from newsletter.subscriptions.preview import VERSION_RECHECK_SECONDS, RecentPapers, recent_window_version
 from papers.models import Paper
 from tests.newsletter.subscriptions.test_forms import EXCLUSIONS
 
@@ -42,10 +45,29 @@ def test_preview_counts_recent_matches_with_example_titles(client, papers):
     }
 
 
-def test_preview_sees_papers_ingested_after_the_first_request(client, papers):
+def later() -> time_machine.travel:
+    """Past the interval in which the window's version is not asked of the database again."""
+    return time_machine.travel(dt.timedelta(seconds=VERSION_RECHECK_SECONDS + 0.5), tick=False)
+
+
+def test_preview_sees_papers_ingested_after_the_first_request_within_a_second(client, papers):
     assert client.get(PREVIEW_URL, {"q": "robot"}).json()["matches"] == 1
     Paper.objects.create(arxiv_id="2605.00004", title="Robot learning", featured_on=dt.date(2026, 5, 7))
-    assert client.get(PREVIEW_URL, {"q": "robot"}).json()["matches"] == 2
+    assert client.get(PREVIEW_URL, {"q": "robot"}).json()["matches"] == 1  # checked less than 1 s ago
+    with later():
+        assert client.get(PREVIEW_URL, {"q": "robot"}).json()["matches"] == 2
+
+
+def test_the_window_version_is_asked_of_the_database_once_a_second_for_every_process(papers):
+    with CaptureQueriesContext(connection) as first:
+        recent_window_version()
+    with CaptureQueriesContext(connection) as again:
+        RecentPapers().get()  # another process's memo: the version comes from the shared cache
+        recent_window_version()
+    assert len(first) == 2 and len(again) == 1  # the one query: loading the papers for the new memo
+    with later(), CaptureQueriesContext(connection) as after_a_while:
+        recent_window_version()
+    assert len(after_a_while) == 2
 
 
 def test_preview_reports_syntax_errors_with_position(client, papers):
@@ -89,16 +111,19 @@ def test_the_index_is_built_once_and_rebuilt_only_when_the_papers_change(papers)
     Paper.objects.filter(arxiv_id="2605.00003").update(
         title="Robot grasping, revised", updated_at=timezone.now()
     )
-    changed = recent.get()
+    with later():
+        changed = recent.get()
     assert changed is not first and "Robot grasping, revised" in changed.titles.values()
     Paper.objects.filter(arxiv_id="2605.00003").delete()
-    assert len(recent.get().batch) == 2
+    with later(), later():  # travels compound: past the check made in the block above
+        assert len(recent.get().batch) == 2
 
 
 def test_while_one_thread_rebuilds_the_others_answer_from_the_previous_index(papers):
     recent = RecentPapers()
     first = recent.get()
     Paper.objects.create(arxiv_id="2605.00009", title="Robot learning", featured_on=dt.date(2026, 5, 7))
-    with recent._rebuilding:  # as while another thread is rebuilding
-        assert recent.get() is first
-    assert len(recent.get().batch) == 4
+    with later():
+        with recent._rebuilding:  # as while another thread is rebuilding
+            assert recent.get() is first
+        assert len(recent.get().batch) == 4
