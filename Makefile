@@ -46,6 +46,7 @@ bench: install-dev
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_matching.py
 	$(BIN)/python benchmarks/bench_delivery.py
+	$(BIN)/python benchmarks/bench_preview.py
 
 clean:
 	rm -rf $(VENV) var/outbox var/static

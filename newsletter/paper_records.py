@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from newsletter.matching import PaperRecord
 from papers.models import Paper
@@ -47,11 +47,16 @@ def paper_record_from_paper(paper: Paper) -> PaperRecord:
     return paper_record_from_row({name: getattr(paper, name) for name in RECORD_FIELDS})
 
 
-def paper_records_since(*, since: dt.date | None) -> list[PaperRecord]:
-    """Every paper featured or published on or after `since` (all papers when None), in one query."""
+def papers_since(*, since: dt.date | None) -> QuerySet[Paper]:
+    """Papers featured or published on or after `since` (all papers when None)."""
     papers = Paper.objects.all()
     if since is not None:
         start = dt.datetime.combine(since, dt.time.min, tzinfo=dt.UTC)
         papers = papers.filter(Q(featured_on__gte=since) | Q(published_at__gte=start))
-    rows = papers.order_by().values(*RECORD_FIELDS).iterator(chunk_size=2000)
+    return papers.order_by()
+
+
+def paper_records_since(*, since: dt.date | None) -> list[PaperRecord]:
+    """Every paper featured or published on or after `since` (all papers when None), in one query."""
+    rows = papers_since(since=since).values(*RECORD_FIELDS).iterator(chunk_size=2000)
     return [paper_record_from_row(row) for row in rows]

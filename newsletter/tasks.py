@@ -6,13 +6,30 @@ them queues what follows. Task names are part of the beat schedule and of queued
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+import random
+from collections.abc import Sequence
+
 from celery import shared_task
+from django.db import OperationalError
 
 from newsletter.digests.runs import PlannerBusy, planning_run_start, planning_shard_fail, planning_shard_plan
 from newsletter.digests.sending import SEND_CHUNK, digests_send
 from newsletter.digests.sweep import digests_sweep
 from newsletter.retention import history_prune
-from newsletter.subscriptions.services import subscribers_purge_unconfirmed
+from newsletter.subscriptions.forms import InterestLine
+from newsletter.subscriptions.services import (
+    EmailKind,
+    EmailUnavailable,
+    Schedule,
+    subscriber_email_send,
+    subscriber_link_recipient,
+    subscriber_signup,
+    subscribers_purge_unconfirmed,
+)
+
+logger = logging.getLogger(__name__)
 
 # --- Subscriptions ---------------------------------------------------------------------------
 
@@ -21,6 +38,97 @@ from newsletter.subscriptions.services import subscribers_purge_unconfirmed
 def purge_unconfirmed() -> int:
     """Forget signups that were never confirmed (beat: daily). Idempotent."""
     return subscribers_purge_unconfirmed()
+
+
+# Provider failures are retried with exponential backoff, 5 s doubling up to 10 min a wait, each wait
+# jittered to between half and all of it: about 30 to 60 minutes in all before giving up. The longest
+# wait stays under the broker's visibility timeout (1 h), past which Redis would deliver the waiting
+# message a second time.
+EMAIL_RETRIES = 12
+EMAIL_RETRY_FIRST_WAIT = 5.0
+EMAIL_RETRY_LONGEST_WAIT = 600.0
+
+
+# The public forms (signup, "send me a new link") answer after counting the attempt and queueing one
+# of these tasks, whatever the address: finding it, writing the signup and choosing the email happen
+# here, so neither the answer nor its timing tells a known address from an unknown one. The address
+# travels in the task message for that reason. Run again (a redelivered message), they repeat the
+# same harmless work and queue the same email again.
+
+
+def queue_signup(
+    *, email: str, interests: Sequence[InterestLine], schedule: Schedule, ip: str | None
+) -> None:
+    lines = [[line.text, line.canonical] for line in interests]
+    signup_subscriber.delay_on_commit(email, lines, dataclasses.asdict(schedule), ip)
+
+
+@shared_task(
+    name="newsletter.tasks.signup_subscriber",
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=5,
+)
+def signup_subscriber(email: str, interests: list[list[str]], schedule: dict, ip: str | None) -> str:
+    subscriber_id = subscriber_signup(
+        email=email,
+        interests=[InterestLine(text=text, canonical=canonical) for text, canonical in interests],
+        schedule=Schedule(**schedule),
+        ip=ip,
+    )
+    if subscriber_id is None:
+        return "suppressed: nothing to send"
+    queue_subscription_email(kind=EmailKind.LINK, subscriber_id=subscriber_id)
+    return f"link email queued for subscriber {subscriber_id}"
+
+
+def queue_link_request(*, email: str) -> None:
+    send_link_to_address.delay_on_commit(email)
+
+
+@shared_task(
+    name="newsletter.tasks.send_link_to_address",
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=5,
+)
+def send_link_to_address(email: str) -> str:
+    subscriber_id = subscriber_link_recipient(email=email)
+    if subscriber_id is None:
+        return "unknown or suppressed address: nothing to send"
+    queue_subscription_email(kind=EmailKind.LINK, subscriber_id=subscriber_id)
+    return f"link email queued for subscriber {subscriber_id}"
+
+
+def queue_subscription_email(*, kind: EmailKind, subscriber_id: int, new_email: str = "") -> None:
+    """Queue one subscription email for when the current transaction commits (at once outside one):
+    the request that caused it never waits for the provider."""
+    send_subscription_email.delay_on_commit(str(kind), subscriber_id, new_email)
+
+
+@shared_task(name="newsletter.tasks.send_subscription_email", bind=True, acks_late=True)
+def send_subscription_email(self, kind: str, subscriber_id: int, new_email: str = "") -> str:
+    """Send one confirmation, link, welcome or change-of-address email, as the subscriber is now.
+
+    Idempotent enough, not exactly once: a message delivered again (the worker died after the
+    provider took the email, before the acknowledgement) sends the same email a second time, which
+    for these emails is a harmless duplicate. The person was answered long ago, so a failing
+    provider is logged and retried, never reported to them.
+    """
+    try:
+        return subscriber_email_send(kind=kind, subscriber_id=subscriber_id, new_email=new_email)
+    except EmailUnavailable as error:
+        if self.request.retries >= EMAIL_RETRIES:
+            logger.error("Gave up after %d retries: %s", self.request.retries, error)
+            return "gave up"
+        wait = email_retry_wait(self.request.retries)
+        logger.warning("Retrying in %.0f s (retry %d): %s", wait, self.request.retries + 1, error)
+        raise self.retry(countdown=wait, max_retries=EMAIL_RETRIES) from error
+
+
+def email_retry_wait(retries: int) -> float:
+    longest = min(EMAIL_RETRY_LONGEST_WAIT, EMAIL_RETRY_FIRST_WAIT * 2**retries)
+    return random.uniform(longest / 2, longest)
 
 
 # --- Digests ---------------------------------------------------------------------------------

@@ -23,9 +23,20 @@ urlpatterns = [
     path("preferences/<str:token>/erase/", subscriptions.erase, name="erase"),
     path("change-email/<str:token>/", subscriptions.change_email_confirm, name="change_email_confirm"),
     path("unsubscribe/<str:token>/", subscriptions.unsubscribe, name="unsubscribe"),
+    path("unsubscribe/<str:token>/undo/", subscriptions.undo_unsubscribe, name="undo_unsubscribe"),
+    path(
+        "unsubscribe/<str:token>/email-link/",
+        subscriptions.unsubscribe_preferences_link,
+        name="unsubscribe_preferences_link",
+    ),
     path("interests/preview/", preview.interest_preview_view, name="interest-preview"),
     # Digests: the signed "view in browser" page.
     path("digests/<str:token>/", digests.digest_view, name="digest_view"),
+    path(
+        "digests/<str:token>/email-link/",
+        subscriptions.digest_preferences_link,
+        name="digest_preferences_link",
+    ),
     # Delivery: SendGrid's signed Event Webhook.
     path("webhooks/sendgrid/", webhooks.sendgrid_events, name="sendgrid_events"),
 ]

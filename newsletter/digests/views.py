@@ -1,32 +1,43 @@
-"""The signed "view in browser" page: the same digest as the email, for anyone holding the link."""
+"""The signed "view in browser" page: the digest of the email, for anyone holding the link.
+
+People forward that link, so the page shows the digest and nothing else about its subscriber (see
+templates/newsletter/digest_view.html); the only thing it offers is to email the preferences link
+to the address on file.
+"""
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from newsletter.digests.rendering import DigestRenderer
 from newsletter.digests.selectors import digest_views
 from newsletter.subscriptions import tokens
+from newsletter.subscriptions.token_pages import link_invalid, private
 
 # The page is the email's own HTML, whose styles are inline: allow inline styles and nothing
-# else (no scripts, no forms, not framable).
+# else (no scripts, not framable); its one form posts back to this site.
 DIGEST_PAGE_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; "
-    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+# What the page shows of the email's context: the papers, never the links signed for the subscriber
+# or their address.
+PAGE_CONTEXT = ("date_label", "frequency_label", "count", "first_title", "items")
 
 
 def digest_view(request: HttpRequest, token: str) -> HttpResponse:
     try:
         subscriber, data = tokens.subscriber_from_token(token, tokens.Purpose.VIEW_DIGEST)
-    except tokens.TokenError:
-        raise Http404("This digest link is not valid (any more).") from None
+    except tokens.TokenError as error:
+        return link_invalid(request, error.reason, status=404)
     views = digest_views(digest_ids=[data.extra.get("d")])
     if not views or views[0].subscriber.id != subscriber.id:
-        raise Http404("This digest no longer exists.")
-    context = DigestRenderer().context(views[0])
+        return link_invalid(request, "invalid", status=404)
+    email_context = DigestRenderer().context(views[0])
+    context = {key: email_context[key] for key in PAGE_CONTEXT}
+    context["email_link_path"] = reverse("newsletter:digest_preferences_link", args=[token])
     response = HttpResponse(render_to_string("newsletter/digest_view.html", context))
     response["Content-Security-Policy"] = DIGEST_PAGE_CSP
-    response["X-Robots-Tag"] = "noindex"
-    return response
+    return private(response)

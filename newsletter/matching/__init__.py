@@ -7,6 +7,7 @@ plan_digests(subscribers, papers)              # -> {subscriber_id: [Match, ...]
 plan.items()                                   # every (subscriber_id, [Match, ...]), built in batches
 plan.picks()                                   # the same without highlighted words (planners store these)
 explain_match(interests, paper)                # the highlighted words, when a digest is shown
+PaperBatch(papers).match(["agents"], top_k=3)  # -> count and best 3; papers indexed once, for many queries
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from .explain import explain_match
 from .index import PaperIndex
 from .interests import InterestTable, compiled_from_forms
 from .parser import InterestSyntaxError
-from .plan import DigestPlan, match_papers, plan_digests, plan_table
+from .plan import DigestPlan, PaperBatch, match_papers, plan_digests, plan_table
 from .records import Match, PaperRecord, SubscriberRecord
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "InterestSyntaxError",
     "InterestTable",
     "Match",
+    "PaperBatch",
     "PaperIndex",
     "PaperRecord",
     "Query",

@@ -12,14 +12,16 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from .collector import collector_paused
 from .fanout import fan_out_top_k
 from .index import PaperIndex, match_interests
-from .interests import CompiledTexts, InterestTable, compile_table
+from .interests import CompiledTexts, Interests, InterestTable, compile_table
 from .parallel import compile_and_match_in_processes
 from .rank import paper_factors
 from .records import Match, PaperId, PaperRecord, SubscriberRecord
@@ -32,8 +34,52 @@ def match_papers(
     interests: list[str], papers: list[PaperRecord], *, today: dt.date | None = None
 ) -> list[Match]:
     """Papers matching any of `interests`, best first (one reader, no cut)."""
-    reader = SubscriberRecord(id=0, interests=list(interests), top_k=len(papers))
-    return plan_digests([reader], papers, today=today).get(0, [])
+    return PaperBatch(papers).match(interests, today=today).best
+
+
+@dataclass(frozen=True, slots=True)
+class BatchMatches:
+    count: int  # papers matching any of the interests
+    best: list[Match]  # the best `top_k` of them, best first
+
+
+class PaperBatch:
+    """Papers indexed once, then matched against a few interests at a time (the live preview).
+
+    Indexing is the costly step (seconds for 10,000 papers); matching one interest against the built
+    index takes milliseconds. A batch is not changed by matching, so threads may share one.
+    """
+
+    def __init__(self, papers: list[PaperRecord]) -> None:
+        self.papers = list(papers)
+        with collector_paused():
+            self._index = PaperIndex(self.papers)
+        self._factors: tuple[dt.date, np.ndarray] | None = None
+
+    def __len__(self) -> int:
+        return len(self.papers)
+
+    def match(
+        self, interests: list[str], *, top_k: int | None = None, today: dt.date | None = None
+    ) -> BatchMatches:
+        """How many papers match any of `interests`, and the best `top_k` of them (all when None) in
+        match_papers' order; only those are built. Invalid interests match nothing."""
+        top_k = len(self.papers) if top_k is None else top_k
+        reader = SubscriberRecord(id=0, interests=list(interests), top_k=top_k)
+        with collector_paused():
+            table = InterestTable.from_records([reader])
+            distinct = compile_table(table, {})
+            weights = match_interests(distinct.roots, self._index.for_query()).weights
+            factors = self._factors_on(today or dt.date.today())
+            plan = rank_and_cut(table, self.papers, distinct, weights, factors, stats={})
+            return BatchMatches(count=int(np.unique(weights.indices).size), best=plan.get(0, []))
+
+    def _factors_on(self, today: dt.date) -> np.ndarray:
+        # Popularity and freshness change only with the day: computed once per day, not per match.
+        known = self._factors
+        if known is None or known[0] != today:
+            known = self._factors = (today, paper_factors(self.papers, today))
+        return known[1]
 
 
 def plan_digests(
@@ -103,10 +149,26 @@ def _plan(
         clock.lap("seconds_match")
     stats.update(leaves=matched.n_leaves, nodes=matched.n_nodes, interest_paper_matches=weights.nnz)
     factors = paper_factors(papers, today)
-    sent = _sent_codes(already_sent, table.ids, papers)
-    kept, lists = fan_out_top_k(interests.follows, weights, sent, factors, table.top_k, stats)
+    plan = rank_and_cut(table, papers, interests, weights, factors, already_sent, stats)
     clock.lap("seconds_fanout_topk")
     stats["seconds_total"] = clock.total()
+    return plan
+
+
+def rank_and_cut(
+    table: InterestTable,
+    papers: list[PaperRecord],
+    interests: Interests,
+    weights: sp.csr_matrix,
+    factors: np.ndarray,
+    already_sent: SentPairs = (),
+    stats: dict[str, Any] | None = None,
+) -> DigestPlan:
+    """The last stage: matched interests fanned out to their subscribers, each cut to their top_k."""
+    sent = _sent_codes(already_sent, table.ids, papers)
+    kept, lists = fan_out_top_k(
+        interests.follows, weights, sent, factors, table.top_k, {} if stats is None else stats
+    )
     return DigestPlan(kept, factors, papers, interests, lists)
 
 
@@ -127,6 +189,8 @@ class _Clock:
 def _sent_codes(already_sent: SentPairs, ids: np.ndarray, papers: list[PaperRecord]) -> np.ndarray | None:
     """Already-sent pairs of this batch as sorted `row * n_papers + column` codes (None when none)."""
     subscriber_ids, paper_ids = _sent_pairs(already_sent)
+    if not paper_ids:
+        return None  # nothing sent at all (the preview): no paper lookup table to build
     paper_column = {p.id: n for n, p in enumerate(papers)}
     columns = np.fromiter((paper_column.get(p, -1) for p in paper_ids), dtype=np.int64, count=len(paper_ids))
     if not (columns >= 0).any():

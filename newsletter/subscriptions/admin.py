@@ -10,9 +10,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from newsletter import tasks
 from newsletter.models import Interest, Subscriber
 from newsletter.subscriptions import selectors, services
-from newsletter.subscriptions.forms import parse_interest_lines
+from newsletter.subscriptions.forms import interest_lines, parse_interest_lines
+from newsletter.subscriptions.services import EmailKind
 
 CSV_FIELDS = [
     "email", "status", "frequency", "weekday", "send_hour", "time_zone", "papers_per_digest",
@@ -27,7 +29,12 @@ class InterestAdminForm(forms.ModelForm):
 
     def clean_text(self) -> str:
         # The same parser as the signup form, so an operator cannot store an interest the matcher rejects.
-        [line] = parse_interest_lines(self.cleaned_data["text"])
+        text = self.cleaned_data["text"]
+        if len(interest_lines(text)) > 1:
+            raise forms.ValidationError(
+                "One interest per row: this text has several lines. Add a row for each line."
+            )
+        [line] = parse_interest_lines(text)
         self.instance.canonical = line.canonical
         return line.text
 
@@ -72,6 +79,9 @@ class SubscriberAdmin(admin.ModelAdmin):
     change_list_template = "newsletter/admin/subscriber_change_list.html"
     list_per_page = 100
 
+    class Media:
+        css = {"all": ["css/subscribers-admin.css"]}
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Subscriber]:
         return super().get_queryset(request).prefetch_related("interests")
 
@@ -89,15 +99,16 @@ class SubscriberAdmin(admin.ModelAdmin):
 
     @admin.action(description="Resend the confirmation email (pending only)")
     def resend_confirmation(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> None:
-        sent = 0
-        for subscriber in queryset:
-            try:
-                sent += services.subscriber_resend_confirmation(subscriber=subscriber)
-            except services.EmailUnavailable:
-                message = f"The email backend failed after {sent} confirmation(s); see the log and retry."
-                self.message_user(request, message, messages.ERROR)
-                return
-        self.message_user(request, f"Confirmation resent to {sent} pending subscriber(s).", messages.SUCCESS)
+        pending = list(queryset.filter(status=Subscriber.Status.PENDING).values_list("pk", flat=True))
+        for subscriber_id in pending:
+            # For a pending subscriber, the link email is the confirmation.
+            tasks.queue_subscription_email(kind=EmailKind.LINK, subscriber_id=subscriber_id)
+        self.message_user(
+            request,
+            f"Confirmation queued for {len(pending)} pending subscriber(s); "
+            "a failing email provider is retried and logged.",
+            messages.SUCCESS,
+        )
 
     @admin.action(description="Pause selected subscribers")
     def pause(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> None:

@@ -10,11 +10,12 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from newsletter import matching
-from newsletter.models import MAX_INTEREST_LENGTH, MAX_INTERESTS_PER_SUBSCRIBER, Subscriber
+from newsletter.models import MAX_INTEREST_LENGTH, MAX_INTERESTS_PER_SUBSCRIBER, Interest, Subscriber
 
 INTEREST_EXAMPLES = 'sparse autoencoder\n"mixture of experts" routing\ndiffusion video OR audio -medical'
 HOUR_CHOICES = [(hour, f"{hour:02d}:00") for hour in range(24)]
 PAPERS_PER_DIGEST_MIN, PAPERS_PER_DIGEST_MAX = 1, 50
+CANONICAL_LENGTH = Interest._meta.get_field("canonical").max_length
 
 
 @dataclass(frozen=True)
@@ -34,26 +35,25 @@ def normalize_email(value: str) -> str:
     return f"{local}@{domain.lower()}"
 
 
+def interest_lines(raw: str) -> list[str]:
+    """The non-empty lines of `raw`, stripped: one interest each."""
+    return [line for line in (line.strip() for line in raw.splitlines()) if line]
+
+
 def parse_interest_lines(raw: str) -> list[InterestLine]:
     """One interest per non-empty line; duplicates (same canonical form) are dropped, first one wins.
 
-    Raises ValidationError listing every bad line, named by its number and text.
+    The one parser of typed interests (signup, preferences, admin). Raises ValidationError listing
+    every bad line, named by its number and text.
     """
-    lines = [line.strip() for line in raw.splitlines()]
-    lines = [line for line in lines if line]
     errors: list[str] = []
     result: list[InterestLine] = []
     seen: set[str] = set()
-    for number, text in enumerate(lines, start=1):
-        label = _line_label(number, text)
-        if len(text) > MAX_INTEREST_LENGTH:
-            errors.append(f"{label} is {len(text)} characters long; the limit is {MAX_INTEREST_LENGTH}.")
-            continue
+    for number, text in enumerate(interest_lines(raw), start=1):
         try:
-            matching.parse_interest(text)
-            canonical = matching.canonical_interest(text)
-        except matching.InterestSyntaxError as error:
-            errors.append(f"{label}: {error}.")
+            canonical = canonical_or_error(text, label=_line_label(number, text))
+        except ValidationError as error:
+            errors.extend(error.messages)
             continue
         if canonical not in seen:
             seen.add(canonical)
@@ -68,6 +68,25 @@ def parse_interest_lines(raw: str) -> list[InterestLine]:
             "Remove some lines or combine them."
         )
     return result
+
+
+def canonical_or_error(text: str, *, label: str) -> str:
+    """The canonical form of one interest, or a ValidationError whose message starts with `label`."""
+    if len(text) > MAX_INTEREST_LENGTH:
+        raise ValidationError(f"{label} is {len(text)} characters long; the limit is {MAX_INTEREST_LENGTH}.")
+    try:
+        matching.parse_interest(text)
+        canonical = matching.canonical_interest(text)
+    except matching.InterestSyntaxError as error:
+        raise ValidationError(f"{label}: {error}.") from None
+    if len(canonical) > CANONICAL_LENGTH:
+        # Exclusions and field prefixes spell out longer than they are typed (`-a` is `(not a)`), so a
+        # line within the typed limit can still be too long to store.
+        raise ValidationError(
+            f"{label} has too many terms to store: remove some words or exclusions, or split it "
+            "into two interests."
+        )
+    return canonical
 
 
 def _line_label(number: int, text: str) -> str:

@@ -1,10 +1,12 @@
 """The subscriber life cycle: signup, double opt-in, preferences, pause, unsubscribe, erase.
 
-Emails are sent synchronously through Django's email backend. Signup must not reveal whether an
-address is known, so every branch does the same shape of work: look the address up, then render
-and send exactly one email (a confirmation for a new or pending address, a "manage your
-subscription" link for a known one). Rate limits are counted per address before the branch, so
-being throttled says nothing about whether the address is known either.
+No service sends an email. The ones that lead to an email return the id of the subscriber to write
+to, and their caller queues newsletter.tasks.send_subscription_email, which calls
+`subscriber_email_send` here. A public form must answer in the same time and with the same words
+whether or not the address is known, so while the person waits it only counts the attempt against
+the rate limits (`*_check_limits`, per address before any branch: being throttled says nothing
+either) and queues a task; looking the address up, creating the signup and choosing the email happen
+in that task (`subscriber_signup`, `subscriber_link_recipient`), after the answer.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from django.db import IntegrityError, transaction
 from django.db.models import Case, CharField, F, Q, Value, When
 from django.utils import timezone
 
-from newsletter.delivery.errors import MAIL_ERRORS
+from newsletter.delivery.errors import MAIL_ERRORS, DeliveryRejected
 from newsletter.delivery.suppressions import (
     REQUESTED_MAIL_STATUSES,
     email_hash,
@@ -29,19 +32,33 @@ from newsletter.delivery.suppressions import (
 from newsletter.models import DeliveryEvent, Interest, Subscriber, Suppression
 from newsletter.subscriptions import emails, selectors
 from newsletter.subscriptions.forms import InterestLine
-from newsletter.subscriptions.ratelimit import RateLimited, rate_limit_hit
+from newsletter.subscriptions.ratelimit import Limit, rate_limit_check
 
 logger = logging.getLogger(__name__)
 
 Status = Subscriber.Status
 
 UNCONFIRMED_RETENTION = dt.timedelta(days=30)
+# How long after unsubscribing the unsubscribe page still offers to undo it (see subscriber_undo_unsubscribe).
+UNDO_UNSUBSCRIBE_WINDOW = dt.timedelta(days=7)
 # (how many, per how many seconds)
-SIGNUP_LIMIT_PER_IP = (10, 3600)
-SIGNUP_LIMIT_PER_EMAIL = (3, 3600)
-LINK_REQUEST_LIMIT_PER_IP = (10, 3600)
-LINK_REQUEST_LIMIT_PER_EMAIL = (3, 3600)
-EMAIL_CHANGE_LIMIT_PER_SUBSCRIBER = (3, 3600)
+SIGNUP_LIMIT_PER_IP: Limit = (10, 3600)
+SIGNUP_LIMIT_PER_EMAIL: Limit = (3, 3600)
+# Counted together for every way of asking for a link: the "send me a new link" form and the
+# "email me my preferences link" buttons of the unsubscribe and view-in-browser pages.
+LINK_REQUEST_LIMIT_PER_IP: Limit = (10, 3600)
+LINK_REQUEST_LIMIT_PER_EMAIL: Limit = (3, 3600)
+EMAIL_CHANGE_LIMIT_PER_SUBSCRIBER: Limit = (3, 3600)
+# Statuses an unsubscribe moves away from.
+SUBSCRIBED = {Status.PENDING, Status.ACTIVE, Status.PAUSED}
+
+
+class EmailKind(StrEnum):
+    """What newsletter.tasks.send_subscription_email sends; decided again when it runs."""
+
+    LINK = "link"  # the link the subscriber needs: the confirmation while pending, else the preferences link
+    WELCOME = "welcome"  # after confirming, with the preferences link
+    CHANGE_EMAIL = "change-email"  # to the new address, with the link that makes the change
 
 
 class EmailTaken(Exception):
@@ -49,10 +66,7 @@ class EmailTaken(Exception):
 
 
 class EmailUnavailable(Exception):
-    """The email backend did not take the message (provider down, outbox unwritable).
-
-    The message is shown to the person as is; what was saved stays saved, so trying again works.
-    """
+    """The email backend did not take the message (provider down, outbox unwritable): worth retrying."""
 
 
 @dataclass(frozen=True)
@@ -66,46 +80,46 @@ class Schedule:
 # --- Rate limits ---------------------------------------------------------------------------
 
 
-def _check_limits(*, scope: str, ip: str | None, email: str, per_ip: tuple, per_email: tuple) -> None:
-    if ip and rate_limit_hit(scope=f"{scope}:ip", ident=ip, limit=per_ip):
-        raise RateLimited("Too many requests from your network. Please wait an hour and try again.")
-    if rate_limit_hit(scope=f"{scope}:email", ident=email_hash(email), limit=per_email):
-        raise RateLimited(
-            "Too many requests for this email address. Please check your inbox (and spam folder) "
-            "for the email we already sent, or try again in an hour."
-        )
-
-
-def _mail(send: Callable[..., int], subscriber: Subscriber, **kwargs) -> None:
-    """Send one email with `send` (a newsletter.subscriptions.emails function); EmailUnavailable if it failed."""
-    try:
-        send(subscriber, **kwargs)
-    except MAIL_ERRORS as error:
-        logger.warning("Could not send %s for subscriber %s: %r", send.__name__, subscriber.pk, error)
-        raise EmailUnavailable(
-            "We could not send you an email just now. Nothing is lost: please try again in a few minutes."
-        ) from error
+def _check_limits(*, scope: str, ip: str | None, email: str, per_ip: Limit, per_email: Limit) -> None:
+    rate_limit_check(
+        scope=f"{scope}:ip",
+        ident=ip,
+        limit=per_ip,
+        message="Too many requests from your network. Please wait an hour and try again.",
+    )
+    rate_limit_check(
+        scope=f"{scope}:email",
+        ident=email_hash(email),
+        limit=per_email,
+        message="Too many requests for this email address. Please check your inbox (and spam folder) "
+        "for the email we already sent, or try again in an hour.",
+    )
 
 
 # --- Signup and confirmation ---------------------------------------------------------------
 
 
-def subscriber_signup(
-    *, email: str, interests: Sequence[InterestLine], schedule: Schedule, ip: str | None
-) -> None:
-    """Start a double opt-in; for a known address send a "manage your subscription" link instead.
-
-    A pending address takes the interests and schedule of its latest signup (someone fixing a typo
-    before confirming), and the new confirmation shows them; a confirmed one is never changed here.
-    Raises RateLimited or EmailUnavailable. Returns nothing on purpose: the caller must not be able
-    to tell the cases apart.
-    """
+def subscriber_signup_check_limits(*, email: str, ip: str | None) -> None:
+    """Count a signup attempt, while the person waits; RateLimited when over a limit."""
     _check_limits(
         scope="signup", ip=ip, email=email, per_ip=SIGNUP_LIMIT_PER_IP, per_email=SIGNUP_LIMIT_PER_EMAIL
     )
+
+
+def subscriber_signup(
+    *, email: str, interests: Sequence[InterestLine], schedule: Schedule, ip: str | None
+) -> int | None:
+    """Start a double opt-in; a known address is not changed and gets its link instead.
+
+    Runs in a task, after the signup form answered (its writes would tell a new address from a known
+    one by the time they take). A pending address takes the interests and schedule of its latest
+    signup (someone fixing a typo before confirming), and the new confirmation shows them; a
+    confirmed one is never changed here. Returns the id to send an EmailKind.LINK email to (None for
+    a suppressed address).
+    """
     if email_is_suppressed(email=email):
         logger.info("Signup for a suppressed address ignored")
-        return
+        return None
     subscriber = selectors.subscriber_by_email(email=email)
     if subscriber is None:
         try:
@@ -116,7 +130,7 @@ def subscriber_signup(
                 raise
     elif subscriber.status == Status.PENDING:
         _pending_signup_update(subscriber=subscriber, interests=interests, schedule=schedule, ip=ip)
-    _send_signup_email(subscriber)
+    return subscriber.pk
 
 
 def _subscriber_create(
@@ -152,46 +166,43 @@ def _schedule_fields(schedule: Schedule) -> dict[str, object]:
     }
 
 
-def _send_signup_email(subscriber: Subscriber) -> None:
-    if not subscriber_may_be_mailed(subscriber_id=subscriber.pk, statuses=REQUESTED_MAIL_STATUSES):
-        return
-    if subscriber.status == Status.PENDING:
-        _mail(emails.send_confirmation, subscriber)
-    else:
-        _mail(emails.send_manage_link, subscriber)
-
-
 def subscriber_confirm(*, subscriber: Subscriber, ip: str | None) -> bool:
-    """Activate a pending subscriber; False when it was not pending (already confirmed, unsubscribed…)."""
+    """Activate a pending subscriber; False when it was not pending (already confirmed, unsubscribed…).
+
+    True means an EmailKind.WELCOME email is due.
+    """
     now = timezone.now()
     # Conditional UPDATE: a replayed or concurrent confirmation changes nothing.
     updated = Subscriber.objects.filter(pk=subscriber.pk, status=Status.PENDING).update(
         status=Status.ACTIVE, confirmed_at=now, confirmed_ip=ip
     )
-    if updated:
-        subscriber.refresh_from_db()
-        try:
-            emails.send_welcome(subscriber)
-        except MAIL_ERRORS:
-            # The confirmation itself succeeded; the welcome only repeats the preferences link,
-            # which the confirmation page redirects to anyway.
-            logger.warning("Welcome email for subscriber %s not sent", subscriber.pk, exc_info=True)
+    subscriber.refresh_from_db()
     return bool(updated)
 
 
-def subscriber_resend_confirmation(*, subscriber: Subscriber) -> bool:
-    """Raises EmailUnavailable when the backend fails."""
-    if subscriber.status != Status.PENDING:
-        return False
-    _mail(emails.send_confirmation, subscriber)
-    return True
+def subscriber_link_check_limits(*, email: str, ip: str | None) -> None:
+    """Count a "send me a new link" request, while the person waits; RateLimited when over a limit."""
+    _check_link_limits(email=email, ip=ip)
 
 
-def subscriber_send_manage_link(*, email: str, ip: str | None) -> None:
-    """The "send me a new link" form: same response whether or not the address is known.
+def subscriber_link_recipient(*, email: str) -> int | None:
+    """For an address typed in the "send me a new link" form, in a task after the answer: the id to
+    send an EmailKind.LINK email to, if the address is known and not suppressed."""
+    if email_is_suppressed(email=email):
+        return None
+    subscriber = selectors.subscriber_by_email(email=email)
+    return subscriber.pk if subscriber is not None else None
 
-    Raises RateLimited or EmailUnavailable.
-    """
+
+def subscriber_preferences_link_request(*, subscriber: Subscriber, ip: str | None) -> int:
+    """The "email me my preferences link" button of pages that must not show that link (unsubscribe,
+    view in browser): the id to send an EmailKind.LINK email to, at the address on file. Raises
+    RateLimited."""
+    _check_link_limits(email=subscriber.email, ip=ip)
+    return subscriber.pk
+
+
+def _check_link_limits(*, email: str, ip: str | None) -> None:
     _check_limits(
         scope="link",
         ip=ip,
@@ -199,11 +210,6 @@ def subscriber_send_manage_link(*, email: str, ip: str | None) -> None:
         per_ip=LINK_REQUEST_LIMIT_PER_IP,
         per_email=LINK_REQUEST_LIMIT_PER_EMAIL,
     )
-    if email_is_suppressed(email=email):
-        return
-    subscriber = selectors.subscriber_by_email(email=email)
-    if subscriber is not None:
-        _send_signup_email(subscriber)
 
 
 # --- Preferences ---------------------------------------------------------------------------
@@ -248,14 +254,15 @@ def subscriber_unsubscribe(*, subscriber: Subscriber) -> bool:
     """Takes effect at once; False when there was nothing to do (already unsubscribed, bounced…)."""
     return _transition(
         subscriber=subscriber,
-        from_statuses={Status.PENDING, Status.ACTIVE, Status.PAUSED},
+        from_statuses=SUBSCRIBED,
         to=Status.UNSUBSCRIBED,
         unsubscribed_at=timezone.now(),
     )
 
 
 def subscriber_resubscribe(*, subscriber: Subscriber) -> bool:
-    """Back to active from unsubscribed; revokes every older link (they could have been forwarded)."""
+    """Back to active from unsubscribed, from the preferences page; revokes every older link (they
+    could have been forwarded), so the caller sends the person to a freshly signed page."""
     return _transition(
         subscriber=subscriber,
         from_statuses={Status.UNSUBSCRIBED},
@@ -265,24 +272,57 @@ def subscriber_resubscribe(*, subscriber: Subscriber) -> bool:
     )
 
 
+def subscriber_undo_unsubscribe(*, subscriber: Subscriber) -> bool:
+    """Back to active, from the unsubscribe link's own page, within UNDO_UNSUBSCRIBE_WINDOW of leaving.
+
+    Unlike subscriber_resubscribe this revokes no link. The link used here is in the headers of every
+    email the person has: bumping token_version would break it on the very page they are on, and the
+    unsubscribe link of every older email with it, when they may want to leave again right away. The
+    window bounds what that link grants: an old (perhaps forwarded) email cannot subscribe someone
+    again long after they left. Only a subscriber who once confirmed can come back this way.
+    """
+    updated = Subscriber.objects.filter(
+        pk=subscriber.pk,
+        status=Status.UNSUBSCRIBED,
+        confirmed_at__isnull=False,
+        unsubscribed_at__gte=timezone.now() - UNDO_UNSUBSCRIBE_WINDOW,
+    ).update(status=Status.ACTIVE, unsubscribed_at=None)
+    subscriber.refresh_from_db()
+    return bool(updated)
+
+
+def subscriber_can_undo_unsubscribe(*, subscriber: Subscriber) -> bool:
+    return (
+        subscriber.status == Status.UNSUBSCRIBED
+        and subscriber.confirmed_at is not None
+        and subscriber.unsubscribed_at is not None
+        and subscriber.unsubscribed_at >= timezone.now() - UNDO_UNSUBSCRIBE_WINDOW
+    )
+
+
 # --- Email change --------------------------------------------------------------------------
 
 
-def subscriber_request_email_change(*, subscriber: Subscriber, new_email: str) -> None:
-    """Mail a confirmation link to the new address; nothing changes until it is followed.
+def subscriber_email_change_check_limits(*, subscriber: Subscriber) -> None:
+    """Count a change-of-address request; RateLimited when over the limit.
 
-    Taken or suppressed addresses get no email, and the caller gets the same answer, so the form
-    cannot be used to test which addresses are subscribed.
+    The caller then queues an EmailKind.CHANGE_EMAIL email whatever the new address: whether it is
+    taken or suppressed is decided when the email is sent (`_email_for`), so the form answers the
+    same, as fast, and cannot be used to test which addresses are subscribed. Nothing changes until
+    the emailed link is followed.
     """
-    if rate_limit_hit(
-        scope="email-change", ident=str(subscriber.key), limit=EMAIL_CHANGE_LIMIT_PER_SUBSCRIBER
-    ):
-        raise RateLimited("Too many email changes for this subscription. Please try again in an hour.")
+    rate_limit_check(
+        scope="email-change",
+        ident=str(subscriber.key),
+        limit=EMAIL_CHANGE_LIMIT_PER_SUBSCRIBER,
+        message="Too many email changes for this subscription. Please try again in an hour.",
+    )
+
+
+def _email_change_allowed(*, subscriber: Subscriber, new_email: str) -> bool:
     if new_email.lower() == subscriber.email.lower():
-        return
-    if selectors.subscriber_by_email(email=new_email) or email_is_suppressed(email=new_email):
-        return
-    _mail(emails.send_email_change, subscriber, new_email=new_email)
+        return False
+    return not (selectors.subscriber_by_email(email=new_email) or email_is_suppressed(email=new_email))
 
 
 def subscriber_change_email(*, subscriber: Subscriber, new_email: str) -> None:
@@ -305,6 +345,53 @@ def subscriber_change_email(*, subscriber: Subscriber, new_email: str) -> None:
     except IntegrityError:
         raise EmailTaken(f"{new_email} already belongs to another subscription") from None
     subscriber.refresh_from_db()
+
+
+# --- The emails, sent by newsletter.tasks.send_subscription_email ---------------------------
+
+
+def subscriber_email_send(*, kind: str, subscriber_id: int, new_email: str = "") -> str:
+    """Send one subscription email, deciding from the subscriber as they are now; returns what happened.
+
+    Nothing is sent to a subscriber who is gone, to a suppressed address, or when the email no longer
+    applies (a welcome after unsubscribing, a link to a bounced address, an address change to an
+    address taken meanwhile). Raises EmailUnavailable when the provider failed in a way worth retrying;
+    a message the provider refused as such is logged and not retried.
+    """
+    subscriber = Subscriber.objects.filter(pk=subscriber_id).prefetch_related("interests").first()
+    if subscriber is None:
+        return "skipped: the subscriber no longer exists"
+    to = new_email if kind == EmailKind.CHANGE_EMAIL else subscriber.email
+    if email_is_suppressed(email=to):
+        return "skipped: the address is suppressed"
+    send = _email_for(EmailKind(kind), subscriber, new_email=new_email)
+    if send is None:
+        return f"skipped: the {kind} email does not apply (subscriber {subscriber.status})"
+    try:
+        send()
+    except DeliveryRejected as error:
+        logger.warning("The provider refused the %s email to subscriber %s: %s", kind, subscriber_id, error)
+        return "refused by the provider"
+    except MAIL_ERRORS as error:
+        raise EmailUnavailable(f"{kind} email to subscriber {subscriber_id}: {error!r}") from error
+    return f"sent: {kind}"
+
+
+def _email_for(kind: EmailKind, subscriber: Subscriber, *, new_email: str) -> Callable[[], int] | None:
+    status = subscriber.status
+    if kind == EmailKind.CHANGE_EMAIL:
+        # Whatever the status: it goes to the new address (moving is the way out of a bounce).
+        if not _email_change_allowed(subscriber=subscriber, new_email=new_email):
+            return None
+        return lambda: emails.send_email_change(subscriber, new_email=new_email)
+    # delivery.suppressions decides who may get an email they asked for (not bounced, not complained).
+    if not subscriber_may_be_mailed(subscriber_id=subscriber.pk, statuses=REQUESTED_MAIL_STATUSES):
+        return None
+    if kind == EmailKind.WELCOME:
+        return (lambda: emails.send_welcome(subscriber)) if status == Status.ACTIVE else None
+    if status == Status.PENDING:  # not confirmed yet: the confirmation is the link they need
+        return lambda: emails.send_confirmation(subscriber)
+    return lambda: emails.send_manage_link(subscriber)
 
 
 # --- Erasure and retention -----------------------------------------------------------------

@@ -114,6 +114,10 @@ def subscriber_from_token(
     return subscriber, data
 
 
+# Emails carry absolute URLs (SITE_URL); pages link and redirect with paths, which stay on whatever
+# host the page was opened on.
+
+
 def absolute_url(path: str) -> str:
     return settings.SITE_URL.rstrip("/") + path
 
@@ -123,15 +127,21 @@ def confirm_url(subscriber: Subscriber) -> str:
     return absolute_url(reverse("newsletter:confirm", args=[token]))
 
 
+def preferences_path(subscriber: Subscriber) -> str:
+    return reverse("newsletter:preferences", args=[make_token(subscriber, Purpose.MANAGE)])
+
+
 def preferences_url(subscriber: Subscriber) -> str:
-    token = make_token(subscriber, Purpose.MANAGE)
-    return absolute_url(reverse("newsletter:preferences", args=[token]))
+    return absolute_url(preferences_path(subscriber))
+
+
+def unsubscribe_path(subscriber: Subscriber) -> str:
+    return reverse("newsletter:unsubscribe", args=[make_token(subscriber, Purpose.UNSUBSCRIBE)])
 
 
 def unsubscribe_url(subscriber: Subscriber) -> str:
     """The RFC 8058 one-click URL: a GET shows a confirm page, a POST unsubscribes."""
-    token = make_token(subscriber, Purpose.UNSUBSCRIBE)
-    return absolute_url(reverse("newsletter:unsubscribe", args=[token]))
+    return absolute_url(unsubscribe_path(subscriber))
 
 
 def change_email_url(subscriber: Subscriber, new_email: str) -> str:

@@ -1,15 +1,17 @@
 """Subscriber pages: signup (the home page), confirmation, preferences, unsubscribe, lost links.
 
-No logins: every page past signup is reached through a signed link (newsletter/subscriptions/tokens.py).
-Links opened from an email only ever show a page; changes need a POST, because mail scanners
-follow links. The one exception to CSRF is the RFC 8058 one-click unsubscribe endpoint.
+No logins: every page past signup is reached through a signed link (newsletter/subscriptions/tokens.py,
+token_pages.py). Links opened from an email only ever show a page; changes need a POST, because mail
+scanners follow links. The link is the credential of those POSTs, which take no CSRF token (why:
+token_pages.py); the public forms, signup and "send me a new link", do.
+Redirects after a POST are relative: behind another host name than SITE_URL (a port forward, a
+second domain) an absolute one would leave the origin, and the CSP's `form-action 'self'` blocks that.
+Emails are queued through newsletter.tasks, never sent while the person waits.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from functools import wraps
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -17,13 +19,15 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from newsletter import tasks
 from newsletter.client_address import client_address
 from newsletter.models import Subscriber
 from newsletter.subscriptions import selectors, services, tokens
 from newsletter.subscriptions.forms import EmailChangeForm, ManageLinkForm, PreferencesForm, SignupForm
-from newsletter.subscriptions.tokens import Purpose, TokenError
-
-PRIVATE_HEADERS = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
+from newsletter.subscriptions.ratelimit import RateLimited
+from newsletter.subscriptions.services import EmailKind
+from newsletter.subscriptions.token_pages import with_subscriber
+from newsletter.subscriptions.tokens import Purpose
 
 
 def schedule_from(form: SignupForm | PreferencesForm) -> services.Schedule:
@@ -36,47 +40,6 @@ def schedule_from(form: SignupForm | PreferencesForm) -> services.Schedule:
     )
 
 
-def failure_status(error: Exception) -> int:
-    """429 when the person is going too fast, 503 when our email provider failed."""
-    return 429 if isinstance(error, services.RateLimited) else 503
-
-
-def link_error(request: HttpRequest, error: TokenError) -> HttpResponse:
-    response = render(
-        request,
-        "newsletter/link_invalid.html",
-        {"reason": error.reason, "form": ManageLinkForm()},
-        status=400,
-    )
-    return _private(response)
-
-
-def _private(response: HttpResponse) -> HttpResponse:
-    # Pages behind a token are personal: never cached by a proxy, never indexed.
-    for header, value in PRIVATE_HEADERS.items():
-        response[header] = value
-    return response
-
-
-def with_subscriber(purpose: Purpose) -> Callable:
-    """Resolve the URL's token to a subscriber, or show the invalid-link page."""
-
-    def decorator(view: Callable) -> Callable:
-        @wraps(view)
-        def wrapper(request: HttpRequest, token: str, *args, **kwargs) -> HttpResponse:
-            try:
-                subscriber, data = tokens.subscriber_from_token(token, purpose)
-            except TokenError as error:
-                return link_error(request, error)
-            request.token = token
-            request.token_data = data
-            return _private(view(request, subscriber, *args, **kwargs))
-
-        return wrapper
-
-    return decorator
-
-
 # --- Signup --------------------------------------------------------------------------------
 
 
@@ -86,16 +49,16 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         if form.is_bot():
             return redirect("newsletter:check_inbox")
+        email, ip = form.cleaned_data["email"], client_address(request)
         try:
-            services.subscriber_signup(
-                email=form.cleaned_data["email"],
-                interests=form.cleaned_data["interests"],
-                schedule=schedule_from(form),
-                ip=client_address(request),
-            )
-        except (services.RateLimited, services.EmailUnavailable) as error:
+            services.subscriber_signup_check_limits(email=email, ip=ip)
+        except RateLimited as error:
             form.add_error(None, str(error))
-            return render(request, "newsletter/signup.html", {"form": form}, status=failure_status(error))
+            return render(request, "newsletter/signup.html", {"form": form}, status=429)
+        # Known address or not, the same work here; the rest happens in the task.
+        tasks.queue_signup(
+            email=email, interests=form.cleaned_data["interests"], schedule=schedule_from(form), ip=ip
+        )
         return redirect("newsletter:check_inbox")
     status = 400 if form.is_bound else 200
     return render(request, "newsletter/signup.html", {"form": form}, status=status)
@@ -109,13 +72,13 @@ def check_inbox(request: HttpRequest) -> HttpResponse:
 def request_link(request: HttpRequest) -> HttpResponse:
     form = ManageLinkForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"]
         try:
-            services.subscriber_send_manage_link(email=form.cleaned_data["email"], ip=client_address(request))
-        except (services.RateLimited, services.EmailUnavailable) as error:
+            services.subscriber_link_check_limits(email=email, ip=client_address(request))
+        except RateLimited as error:
             form.add_error(None, str(error))
-            return render(
-                request, "newsletter/request_link.html", {"form": form}, status=failure_status(error)
-            )
+            return render(request, "newsletter/request_link.html", {"form": form}, status=429)
+        tasks.queue_link_request(email=email)
         return redirect("newsletter:check_inbox")
     return render(
         request, "newsletter/request_link.html", {"form": form}, status=400 if form.is_bound else 200
@@ -130,8 +93,9 @@ def request_link(request: HttpRequest) -> HttpResponse:
 def confirm(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
     if request.method == "POST":
         if services.subscriber_confirm(subscriber=subscriber, ip=client_address(request)):
+            tasks.queue_subscription_email(kind=EmailKind.WELCOME, subscriber_id=subscriber.pk)
             messages.success(request, "You are subscribed. Your first digest arrives at the next send time.")
-        return redirect(tokens.preferences_url(subscriber))
+        return redirect(tokens.preferences_path(subscriber))
     return render(request, "newsletter/confirm.html", {"subscriber": subscriber})
 
 
@@ -146,7 +110,7 @@ def _preferences_page(
         "form": form or PreferencesForm.for_subscriber(subscriber),
         "email_form": EmailChangeForm(),
         "token": request.token,
-        "unsubscribe_url": tokens.unsubscribe_url(subscriber),
+        "unsubscribe_path": tokens.unsubscribe_path(subscriber),
     }
     return render(request, "newsletter/preferences.html", context, status=status)
 
@@ -185,7 +149,7 @@ def resume(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
     elif services.subscriber_resubscribe(subscriber=subscriber):
         messages.success(request, "Welcome back: you are subscribed again. Older links no longer work.")
         # The resubscription revoked the token in this page's URL.
-        return redirect(tokens.preferences_url(subscriber))
+        return redirect(tokens.preferences_path(subscriber))
     return redirect("newsletter:preferences", request.token)
 
 
@@ -197,12 +161,14 @@ def change_email(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
         messages.error(request, "; ".join(form.errors["new_email"]))
         return redirect("newsletter:preferences", request.token)
     try:
-        services.subscriber_request_email_change(
-            subscriber=subscriber, new_email=form.cleaned_data["new_email"]
-        )
-    except (services.RateLimited, services.EmailUnavailable) as error:
+        services.subscriber_email_change_check_limits(subscriber=subscriber)
+    except RateLimited as error:
         messages.error(request, str(error))
         return redirect("newsletter:preferences", request.token)
+    # Queued whatever the address; the task skips one that is taken or suppressed.
+    tasks.queue_subscription_email(
+        kind=EmailKind.CHANGE_EMAIL, subscriber_id=subscriber.pk, new_email=form.cleaned_data["new_email"]
+    )
     messages.success(
         request, "We sent a confirmation link to the new address. The change applies once you follow it."
     )
@@ -229,7 +195,7 @@ def change_email_confirm(request: HttpRequest, subscriber: Subscriber) -> HttpRe
             status=409,
         )
     messages.success(request, f"Your address is now {new_email}. Links in older emails no longer work.")
-    return redirect(tokens.preferences_url(subscriber))
+    return redirect(tokens.preferences_path(subscriber))
 
 
 @require_POST
@@ -253,6 +219,11 @@ def erase(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
 # --- Unsubscribe (RFC 8058) ----------------------------------------------------------------
 
 
+# The unsubscribe link is in every email's headers, never expires and gets forwarded with the email:
+# it grants leaving, coming back within a few days, and having the preferences link emailed to the
+# address on file, nothing else. Its pages name no address and link to no other page of the subscriber.
+
+
 @csrf_exempt  # RFC 8058: the mailbox provider POSTs with no cookie and no CSRF token.
 @require_http_methods(["GET", "POST"])
 @with_subscriber(Purpose.UNSUBSCRIBE)
@@ -262,8 +233,48 @@ def unsubscribe(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
     The POST body is `List-Unsubscribe=One-Click` from a mail client and from our own confirm form;
     the signed token is what authorizes it, so any POST to a valid URL unsubscribes.
     """
-    if request.method == "GET":
-        return render(request, "newsletter/unsubscribe.html", {"subscriber": subscriber, "done": False})
-    services.subscriber_unsubscribe(subscriber=subscriber)
-    context = {"subscriber": subscriber, "done": True, "preferences_url": tokens.preferences_url(subscriber)}
+    if request.method == "POST":
+        services.subscriber_unsubscribe(subscriber=subscriber)
+    return _unsubscribe_page(request, subscriber)
+
+
+def _unsubscribe_page(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
+    # No subscriber in the context: the template cannot show what it is not given.
+    context = {
+        "token": request.token,
+        "subscribed": subscriber.status in services.SUBSCRIBED,
+        "can_undo": services.subscriber_can_undo_unsubscribe(subscriber=subscriber),
+    }
     return render(request, "newsletter/unsubscribe.html", context)
+
+
+@require_POST
+@with_subscriber(Purpose.UNSUBSCRIBE)
+def undo_unsubscribe(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
+    if services.subscriber_undo_unsubscribe(subscriber=subscriber):
+        messages.success(request, "You are subscribed again.")
+    return redirect("newsletter:unsubscribe", request.token)
+
+
+@require_POST
+@with_subscriber(Purpose.UNSUBSCRIBE)
+def unsubscribe_preferences_link(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
+    return _email_preferences_link(request, subscriber)
+
+
+@require_POST
+@with_subscriber(Purpose.VIEW_DIGEST)
+def digest_preferences_link(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
+    return _email_preferences_link(request, subscriber)
+
+
+def _email_preferences_link(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
+    """Queue the preferences link to the address on file; the page says so without naming it."""
+    try:
+        subscriber_id = services.subscriber_preferences_link_request(
+            subscriber=subscriber, ip=client_address(request)
+        )
+    except RateLimited as error:
+        return render(request, "newsletter/check_inbox.html", {"error": str(error)}, status=429)
+    tasks.queue_subscription_email(kind=EmailKind.LINK, subscriber_id=subscriber_id)
+    return redirect("newsletter:check_inbox")

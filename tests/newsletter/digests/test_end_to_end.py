@@ -17,7 +17,6 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -58,7 +57,8 @@ def worker(transactional_db, tmp_path, fake, settings):
     process.stop()
 
 
-def sign_up_and_confirm(client, email: str) -> Subscriber:
+def sign_up_and_confirm(client, fake: FakeSendGrid, email: str) -> Subscriber:
+    """Through the pages; the worker sends the confirmation and the welcome, then they are forgotten."""
     data = {
         "email": email,
         "interests": INTERESTS,
@@ -68,10 +68,13 @@ def sign_up_and_confirm(client, email: str) -> Subscriber:
         "time_zone": "UTC",
     }
     assert client.post("/", data).status_code == 302
-    confirm = re.search(r"http://testserver(/confirm/\S+)", mail.outbox[-1].body).group(1)
+    wait_until(lambda: len(fake.accepted) == 1, message="the confirmation email")
+    confirm = re.search(r"http://testserver(/confirm/\S+)", fake.accepted[0]["content"][0]["value"]).group(1)
     assert client.post(confirm).status_code == 302
     subscriber = Subscriber.objects.get(email=email)
     assert subscriber.status == "active"
+    wait_until(lambda: len(fake.accepted) == 2, message="the welcome email")
+    fake.accepted.clear()  # what follows counts digests
     return subscriber
 
 
@@ -135,7 +138,7 @@ def recipients(fake: FakeSendGrid) -> collections.Counter:
 def test_a_confirmed_subscriber_gets_their_digest_once_through_the_worker(client, worker, fake):
     from newsletter.tasks import plan_digests, send_digests
 
-    ada = sign_up_and_confirm(client, "ada@example.org")
+    ada = sign_up_and_confirm(client, fake, "ada@example.org")
     call_command("fetch_papers", "--source", "hf-api", "--file", str(CAPTURE))
 
     run_task(worker, plan_digests)

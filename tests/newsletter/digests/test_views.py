@@ -1,20 +1,34 @@
 from __future__ import annotations
 
+import pytest
 from bs4 import BeautifulSoup
+from django.core import mail
 
 from newsletter.digests.rendering import digest_view_url
 from newsletter.models import Digest
 from newsletter.subscriptions import tokens
 from tests.newsletter.digests.test_sending import planned_digests
+from tests.newsletter.subscriptions.queued_tasks import CommittingClient, purge_queue
+
+
+@pytest.fixture
+def client() -> CommittingClient:
+    """Requests commit and the emails they queue are sent (tests/newsletter/subscriptions/queued_tasks.py)."""
+    purge_queue()
+    return CommittingClient()
+
+
+def view_path(digest: Digest) -> str:
+    return digest_view_url(subscriber=digest.subscriber, digest_id=digest.id).removeprefix(
+        "http://testserver"
+    )
 
 
 def test_view_in_browser_link_shows_the_same_digest(client, db):
     [digest_id] = planned_digests(1)
     digest = Digest.objects.select_related("subscriber").get(id=digest_id)
 
-    response = client.get(
-        digest_view_url(subscriber=digest.subscriber, digest_id=digest.id).removeprefix("http://testserver")
-    )
+    response = client.get(view_path(digest))
 
     assert response.status_code == 200
     soup = BeautifulSoup(response.content, "lxml")
@@ -26,17 +40,61 @@ def test_view_in_browser_link_shows_the_same_digest(client, db):
     assert "script-src" not in response["Content-Security-Policy"]  # default-src 'none' covers scripts
 
 
+def test_the_page_shows_the_digest_and_nothing_else_about_its_subscriber(client, db):
+    [digest_id] = planned_digests(1)
+    digest = Digest.objects.select_related("subscriber").get(id=digest_id)
+
+    response = client.get(view_path(digest))
+
+    html = response.content.decode()
+    for other_page in (
+        "/preferences/",
+        "/unsubscribe/",
+        "/export/",
+        "/erase/",
+        "/confirm/",
+        "/change-email/",
+    ):
+        assert other_page not in html, other_page
+    assert digest.subscriber.email not in html and "reader0" not in html
+    soup = BeautifulSoup(html, "lxml")
+    [form] = soup.find_all("form")
+    assert form["method"] == "post" and form["action"].endswith("/email-link/")
+    assert form.button.text == "Email me my preferences link"
+    assert {name: response[name] for name in ("Cache-Control", "Referrer-Policy", "X-Robots-Tag")} == {
+        "Cache-Control": "no-store",
+        "Referrer-Policy": "no-referrer",
+        "X-Robots-Tag": "noindex",
+    }
+    assert "form-action 'self'" in response["Content-Security-Policy"]
+
+
+def test_email_me_my_preferences_link_mails_the_address_on_file(client, db):
+    [digest_id] = planned_digests(1)
+    digest = Digest.objects.select_related("subscriber").get(id=digest_id)
+    form_action = BeautifulSoup(client.get(view_path(digest)).content, "lxml").form["action"]
+
+    response = client.post(form_action)
+
+    assert response.status_code == 302 and response["Location"] == "/check-your-inbox/"
+    assert response["Cache-Control"] == "no-store"
+    [message] = mail.outbox
+    assert message.to == [digest.subscriber.email]
+    assert tokens.preferences_url(digest.subscriber) in message.body
+
+
 def test_a_tampered_or_revoked_link_is_not_found(client, db):
     [digest_id] = planned_digests(1)
     digest = Digest.objects.select_related("subscriber").get(id=digest_id)
-    path = digest_view_url(subscriber=digest.subscriber, digest_id=digest.id).removeprefix(
-        "http://testserver"
-    )
+    path = view_path(digest)
 
-    assert client.get(path[:-3] + "xx/").status_code == 404
+    tampered = client.get(path[:-3] + "xx/")
+    assert tampered.status_code == 404 and tampered["Cache-Control"] == "no-store"
+    assert b"This link does not work" in tampered.content
     digest.subscriber.token_version += 1
     digest.subscriber.save()
     assert client.get(path).status_code == 404
+    assert client.post(f"{path}email-link/").status_code == 400 and not mail.outbox
 
 
 def test_a_link_for_someone_elses_digest_is_not_found(client, db):
@@ -44,4 +102,5 @@ def test_a_link_for_someone_elses_digest_is_not_found(client, db):
     owner = Digest.objects.get(id=first).subscriber
     token = tokens.make_token(owner, tokens.Purpose.VIEW_DIGEST, extra={"d": second})
 
-    assert client.get(f"/digests/{token}/").status_code == 404
+    response = client.get(f"/digests/{token}/")
+    assert response.status_code == 404 and response["Referrer-Policy"] == "no-referrer"

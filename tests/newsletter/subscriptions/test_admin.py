@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from django.core import mail
 
 from newsletter.models import Interest, Subscriber
-from tests.fakes.sendgrid import FakeSendGrid, Reply
+from tests.newsletter.subscriptions.test_forms import EXCLUSIONS
 
 pytestmark = pytest.mark.django_db
 
@@ -111,16 +111,11 @@ def test_admin_requires_staff(client, people):
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
 
 
-def test_action_resend_confirmation_reports_a_failing_email_provider(staff_client, people, settings):
-    with FakeSendGrid(api_key="SG.admin-test") as sendgrid:
-        settings.EMAIL_BACKEND = "newsletter.delivery.sendgrid.SendGridBackend"
-        settings.SENDGRID_API_KEY = "SG.admin-test"
-        settings.SENDGRID_API_HOST = sendgrid.url
-        sendgrid.script(Reply(502))
-        response = run_action(staff_client, "resend_confirmation", people["bob"])
-    assert response.status_code == 302
+def test_action_resend_confirmation_queues_and_says_so(staff_client, people):
+    response = run_action(staff_client, "resend_confirmation", people["ada"], people["bob"])
+    assert staff_client.tasks_run == [["newsletter.tasks.send_subscription_email"]]
     page = staff_client.get(response["Location"]).content.decode()
-    assert "The email backend failed after 0 confirmation(s)" in page
+    assert "Confirmation queued for 1 pending subscriber(s)" in page
 
 
 def test_inline_interests_meaning_the_same_are_refused_with_a_message(staff_client, people):
@@ -137,3 +132,28 @@ def test_inline_interests_meaning_the_same_are_refused_with_a_message(staff_clie
     assert response.status_code == 200
     assert "means the same as “Graph neural networks”" in response.content.decode()
     assert not ada.interests.filter(text__icontains="graph").exists()
+
+
+def interest_form(subscriber: Subscriber, text: str) -> dict:
+    return {
+        "email": subscriber.email, "status": "active", "frequency": "daily", "weekday": "0", "send_hour": "7",
+        "time_zone": "UTC", "papers_per_digest": "10",
+        "interests-TOTAL_FORMS": "1", "interests-INITIAL_FORMS": "0",
+        "interests-MIN_NUM_FORMS": "0", "interests-MAX_NUM_FORMS": "20",
+        "interests-0-position": "5", "interests-0-text": text, "interests-0-subscriber": subscriber.pk,
+    }  # fmt: skip
+
+
+def test_a_multi_line_interest_in_the_inline_is_a_clear_error(staff_client, people):
+    ada = people["ada"]
+    response = staff_client.post(f"{CHANGELIST}{ada.pk}/change/", interest_form(ada, "diffusion\nrobots"))
+    assert response.status_code == 200
+    assert "One interest per row: this text has several lines." in response.content.decode()
+    assert not ada.interests.filter(text__icontains="diffusion").exists()
+
+
+def test_an_interest_too_long_to_store_in_the_inline_is_a_clear_error(staff_client, people):
+    ada = people["ada"]
+    response = staff_client.post(f"{CHANGELIST}{ada.pk}/change/", interest_form(ada, EXCLUSIONS))
+    assert response.status_code == 200
+    assert "has too many terms to store" in response.content.decode()

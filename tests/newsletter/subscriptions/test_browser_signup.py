@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 
 from newsletter.models import Subscriber
-from tests.browser import chromium_page, link_from_outbox
+from tests.browser import chromium_page
+from tests.conftest import WorkerProcess, subprocess_env, wait_until
+from tests.fakes.sendgrid import FakeSendGrid
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls here are plain sync calls.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -16,14 +19,45 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def outbox(settings, tmp_path, live_server):
-    settings.EMAIL_BACKEND = "newsletter.delivery.outbox.OutboxBackend"
-    settings.OUTBOX_DIR = tmp_path / "outbox"
+def sendgrid():
+    with FakeSendGrid(api_key="SG.browser-test") as server:
+        yield server
+    assert server.invalid == []
+
+
+@pytest.fixture
+def mail_worker(live_server, tmp_path, sendgrid, settings):
+    """The emails are sent by a real worker, through the SendGrid SDK to the fake, linking to the live server."""
+    from config.celery import app
+
     settings.SITE_URL = live_server.url
-    return settings.OUTBOX_DIR
+    app.control.purge()
+    env = subprocess_env(
+        SENDGRID_API_KEY=sendgrid.api_key, SENDGRID_API_HOST=sendgrid.url, SITE_URL=live_server.url
+    )
+    worker = WorkerProcess(tmp_path / "worker.log", env)
+    worker.start()
+    yield worker
+    worker.stop()
 
 
-def test_signup_confirm_edit_and_unsubscribe_in_a_real_browser(live_server, outbox):
+def link_from_sendgrid(sendgrid: FakeSendGrid, path_prefix: str, *, to: str) -> str:
+    """The newest link to `path_prefix` in a plain-text body sent to `to`, once the worker sent it."""
+
+    def find() -> str | None:
+        for body in reversed(sendgrid.accepted):
+            if body["personalizations"][0]["to"][0]["email"] != to:
+                continue
+            text = next(part["value"] for part in body["content"] if part["type"] == "text/plain")
+            match = re.search(rf"https?://\S+?{re.escape(path_prefix)}\S+", text)
+            if match:
+                return match.group(0)
+        return None
+
+    return wait_until(find, timeout=60, message=f"an email to {to} with a {path_prefix} link")
+
+
+def test_signup_confirm_edit_and_unsubscribe_in_a_real_browser(live_server, mail_worker, sendgrid):
     with chromium_page(time_zone="Europe/Berlin") as page:
         page.goto(f"{live_server.url}/")
         # static/js/subscriptions.js guessed the browser's time zone and hides the weekday for daily digests.
@@ -38,13 +72,16 @@ def test_signup_confirm_edit_and_unsubscribe_in_a_real_browser(live_server, outb
         page.click("button:has-text('Subscribe')")
         page.wait_for_selector("h1:has-text('Check your inbox')")
 
-        subscriber = Subscriber.objects.get(email="grace@example.org")
+        # The worker writes the signup, after the page answered.
+        subscriber = wait_until(
+            lambda: Subscriber.objects.filter(email="grace@example.org").first(), message="the signup"
+        )
         assert subscriber.status == "pending"
         assert (subscriber.time_zone, subscriber.frequency, subscriber.weekday, subscriber.send_hour) == (
             "Europe/Berlin", "weekly", 4, 9,
         )  # fmt: skip
 
-        page.goto(link_from_outbox(outbox, "/confirm/", to="grace@example.org"))
+        page.goto(link_from_sendgrid(sendgrid, "/confirm/", to="grace@example.org"))
         page.click("button:has-text('Confirm')")
         page.wait_for_selector("h1:has-text('Your preferences')")
         assert "You are subscribed" in page.inner_text(".messages")
@@ -63,7 +100,18 @@ def test_signup_confirm_edit_and_unsubscribe_in_a_real_browser(live_server, outb
         assert subscriber.papers_per_digest == 20
 
         # The footer link of the welcome email: a page with a button, then one POST.
-        page.goto(link_from_outbox(outbox, "/unsubscribe/", to="grace@example.org"))
+        page.goto(link_from_sendgrid(sendgrid, "/unsubscribe/", to="grace@example.org"))
+        subscriber.refresh_from_db()
+        assert subscriber.status == "active"
+        page.click("button:has-text('Unsubscribe')")
+        page.wait_for_selector("h1:has-text('You are unsubscribed')")
+        subscriber.refresh_from_db()
+        assert subscriber.status == "unsubscribed"
+        assert "grace" not in page.content() and "/preferences/" not in page.content()
+
+        # Changed their mind: the same page undoes it, and still unsubscribes afterwards.
+        page.click("button:has-text('Subscribe again')")
+        page.wait_for_selector("text=You are subscribed again.")
         subscriber.refresh_from_db()
         assert subscriber.status == "active"
         page.click("button:has-text('Unsubscribe')")

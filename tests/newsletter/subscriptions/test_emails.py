@@ -2,10 +2,14 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail as django_mail
+from django.template.loader import render_to_string
 
 from newsletter import mail
+from newsletter.digests.rendering import DigestRenderer, DigestView, ItemView
 from newsletter.models import Interest, Subscriber
 from newsletter.subscriptions import emails, tokens
+from papers.models import Paper
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.django_db
 
@@ -88,3 +92,37 @@ def test_send_goes_through_the_configured_backend(subscriber, settings, tmp_path
     assert emails.send_manage_link(subscriber) == 1
     [eml] = tmp_path.glob("*.eml")
     assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in eml.read_text()
+
+
+# --- Subjects are plain text ---------------------------------------------------------------------
+
+HOSTILE_TITLE = 'Q&A for "LLMs": <agents> & O\'Brien'
+
+
+def test_the_digest_subject_is_plain_text_not_html(subscriber):
+    paper = Paper(id=1, arxiv_id="2605.00001", title=HOSTILE_TITLE, abstract="About agents.")
+    view = DigestView(
+        subscriber=subscriber, edition="2026-05-08", frequency="daily", items=[ItemView(paper=paper)]
+    )
+    message = DigestRenderer().message(view)
+    assert message.subject == f"1 new paper for you: {HOSTILE_TITLE} (Friday 8 May 2026)"
+    assert "&amp;A" in message.alternatives[0][0]  # the HTML body is still escaped
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "templates" / "emails").glob("*-subject.txt")), ids=str)
+def test_every_subject_template_renders_values_as_typed(path):
+    context = {
+        "count": 1,
+        "first_title": HOSTILE_TITLE,
+        "date_label": "week 19, 2026",
+        "new_email": "a&b@x.org",
+    }
+    subject = mail.one_line(render_to_string(f"emails/{path.name}", context))
+    assert (
+        "&amp;" not in subject
+        and "&quot;" not in subject
+        and "&lt;" not in subject
+        and "&#x27;" not in subject
+    )
+    # A subject added later without a variable yet must not start escaping once it gets one.
+    assert "{% autoescape off %}" in path.read_text()

@@ -1,9 +1,18 @@
 from __future__ import annotations
 
+import string
+
 import pytest
 from django.core.exceptions import ValidationError
 
+from newsletter.matching import canonical_interest
 from newsletter.subscriptions.forms import PreferencesForm, SignupForm, normalize_email, parse_interest_lines
+
+# "x -a -b -c … -z -0 … -9 -aa -ab …": 181 characters as typed, 457 in canonical form, where every
+# `-a` is spelled `(not a)`. The column holds 400; PostgreSQL refused the row (a 500) before.
+EXCLUSIONS = "x " + " ".join(
+    f"-{term}" for term in [*string.ascii_lowercase, *string.digits, *(f"a{c}" for c in "abcdefghijklmnopqr")]
+)
 
 VALID_SIGNUP = {
     "email": "Ada@Example.ORG",
@@ -95,3 +104,13 @@ def test_preferences_form_rejects_papers_per_digest_out_of_range():
 
 def test_normalize_email_keeps_local_part_case():
     assert normalize_email("  John.Smith@GMAIL.com ") == "John.Smith@gmail.com"
+
+
+def test_an_interest_too_long_to_store_in_canonical_form_is_named_with_what_to_do():
+    assert len(EXCLUSIONS) == 181 and len(canonical_interest(EXCLUSIONS)) == 457
+    with pytest.raises(ValidationError) as caught:
+        parse_interest_lines(f"fine\n{EXCLUSIONS}")
+    assert caught.value.messages == [
+        "Line 2 (“x -a -b -c -d -e -f -g -h -i -j -k -l -…”) has too many terms to store: remove some words "
+        "or exclusions, or split it into two interests."
+    ]
