@@ -1,4 +1,4 @@
-"""A Django email backend that sends through SendGrid's v3 Mail Send API with the official SDK.
+"""A Django email backend that sends through SendGrid's v3 Mail Send API, on kept-alive connections.
 
 Every email Paperbox sends (digests, confirmations, notices) goes through here when
 SENDGRID_API_KEY is set. The backend never retries: a failure raises one of the project's own
@@ -11,25 +11,46 @@ Messages may carry two extra attributes, read here and nowhere else in Django:
     Event Webhook event as top-level keys (that is how events find their digest).
 After a successful send, `message.sendgrid_message_id` holds SendGrid's X-Message-Id.
 
-Connections: python_http_client (under the SDK) builds a fresh urllib opener per request, and
-urllib sends `Connection: close`, so every message opens a new TCP (and TLS) connection; it
-cannot reuse connections. Keeping one SendGridAPIClient per backend still saves rebuilding the
-client and its headers for each message.
+What stays the official SDK's (sendgrid 6.12.5): the Mail model (`build_mail` fills the SDK's
+helpers), the JSON body (`Mail.get()`, serialized as its python_http_client does) and the request
+headers (Authorization, User-Agent, Accept, read from an SDK client; Content-Type). What is ours:
+the transport. python_http_client builds a fresh urllib opener for every request and urllib sends
+`Connection: close`, so the SDK opens a new TCP (and TLS) connection per message and offers no way
+to keep one: it has no session, no pool and no transport to plug in.
+
+So the POST goes through a requests.Session, whose urllib3 pool keeps the connection alive:
+  - Sessions live per process, not per backend: close() gives the session back to the process's
+    idle sessions, and the next backend (the next digest task, the next signup) takes it with its
+    open connection. A session is lent to one backend at a time and a backend is used by one
+    thread (digests/sending.py gives each of its threads its own), so no connection is ever
+    used by two threads at once. A forked child (Celery's prefork pool) forgets the idle
+    sessions it inherited: their sockets belong to the parent.
+  - urllib3 retries nothing (NO_RETRIES): a POST that may have reached SendGrid is never sent a
+    second time behind the caller's back. A connection the server closed while it was idle is
+    noticed before the request and opened again; a connection that breaks during the request
+    raises DeliveryTimeout, as before.
+  - Redirects are not followed: Mail Send never redirects, so a 3xx means SENDGRID_API_HOST is
+    wrong (plain DeliveryError naming it, like 404). urllib used to follow it as a GET, which then
+    failed with 404 or 405 and the same error.
+  - Proxies: HTTPS_PROXY / HTTP_PROXY / NO_PROXY from the environment apply, as they did with
+    urllib; nothing else is read from the environment (no .netrc).
 """
 
 from __future__ import annotations
 
 import base64
-import http.client
 import json
 import logging
+import os
+import queue
 from collections.abc import Sequence
 from email.utils import parseaddr
 
+import requests
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
-from python_http_client import exceptions as http_exceptions
+from requests.adapters import HTTPAdapter
 from sendgrid import SendGridAPIClient
 from sendgrid.helpers.mail import (
     Attachment,
@@ -46,6 +67,7 @@ from sendgrid.helpers.mail import (
     Subject,
     To,
 )
+from urllib3.util.retry import Retry
 
 from newsletter.delivery.errors import (
     DeliveryAuthError,
@@ -81,6 +103,14 @@ RESERVED_HEADERS = frozenset(
     }
 )
 
+# Idle sessions (each with its open connection) a process keeps: at least the sending threads of
+# one digest task (digests/sending.py SEND_THREADS), plus a few for the web process's mail.
+IDLE_SESSIONS = 16
+# total=0: no retry of any kind; read=False: a read error is raised as is, never retried.
+NO_RETRIES = Retry(total=0, read=False, redirect=False)
+# ChunkedEncodingError: the connection closed in the middle of the answer's body.
+TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+
 
 class SendGridBackend(BaseEmailBackend):
     def __init__(
@@ -96,20 +126,24 @@ class SendGridBackend(BaseEmailBackend):
         self.api_key = api_key or settings.SENDGRID_API_KEY
         self.host = (host or settings.SENDGRID_API_HOST).rstrip("/")
         self.timeout = timeout or settings.SENDGRID_TIMEOUT
-        self.client: SendGridAPIClient | None = None
+        self.url = self.host + MAIL_SEND_PATH
+        self.headers = sdk_headers(api_key=self.api_key, host=self.host)
+        # Read once per backend, not per request (requests would read the environment each time).
+        self.proxies = requests.utils.get_environ_proxies(self.url)
+        self.session: requests.Session | None = None
 
     def open(self) -> bool:
-        """Create the SDK client; returns True if this call created it (Django's convention)."""
-        if self.client is not None:
+        """Borrow a session (and its open connection); True if this call did (Django's convention)."""
+        if self.session is not None:
             return False
-        self.client = SendGridAPIClient(api_key=self.api_key, host=self.host)
-        # The SDK has no timeout parameter; python_http_client copies this one into every
-        # request it builds from this client (urllib's default would be to wait forever).
-        self.client.client.timeout = self.timeout
+        self.session = _idle_sessions.borrow()
         return True
 
     def close(self) -> None:
-        self.client = None
+        """Give the session back to this process, its connection still open for the next backend."""
+        if self.session is not None:
+            _idle_sessions.give_back(self.session)
+            self.session = None
 
     def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
         if not email_messages:
@@ -134,24 +168,81 @@ class SendGridBackend(BaseEmailBackend):
         return sent
 
     def _send(self, message: EmailMessage) -> None:
-        body = build_mail(message).get()
+        # Serialized exactly as python_http_client serializes the SDK's request_body.
+        body = json.dumps(build_mail(message).get()).encode("utf-8")
         try:
-            response = self.client.client.mail.send.post(request_body=body, timeout=self.timeout)
-        except http_exceptions.HTTPError as error:
-            raise error_from_response(
-                url=self.host + MAIL_SEND_PATH,
-                status=error.status_code,
-                body=error.body,
-                headers=error.headers,
-            ) from None
-        except (OSError, http.client.HTTPException) as error:
-            # urllib wraps connect errors in URLError (an OSError) and lets read timeouts
-            # (TimeoutError) and resets (RemoteDisconnected) through unwrapped.
+            response = self.session.post(
+                self.url,
+                data=body,
+                headers=self.headers,
+                timeout=(self.timeout, self.timeout),
+                allow_redirects=False,
+                proxies=self.proxies,
+            )
+        except TRANSPORT_ERRORS as error:
+            # Refused, reset, closed before or during the answer, or no answer in time: the message
+            # may or may not have reached SendGrid, and only the caller may decide to send it again.
             raise DeliveryTimeout(
-                f"POST {self.host}{MAIL_SEND_PATH}: no answer within {self.timeout}s or connection "
-                f"failed ({error!r})"
+                f"POST {self.url}: no answer within {self.timeout}s or connection failed ({error!r})"
             ) from error
+        if not 200 <= response.status_code < 300:
+            raise error_from_response(
+                url=self.url, status=response.status_code, body=response.content, headers=response.headers
+            )
         message.sendgrid_message_id = response.headers.get("X-Message-Id", "")
+
+
+def sdk_headers(*, api_key: str, host: str) -> dict[str, str]:
+    """The headers the SDK sends with a Mail Send: its own (key, User-Agent, Accept) + Content-Type."""
+    headers = dict(SendGridAPIClient(api_key=api_key, host=host).client.request_headers)
+    # python_http_client adds this one when it serializes a body to JSON.
+    headers.setdefault("Content-Type", "application/json")
+    return headers
+
+
+def new_session() -> requests.Session:
+    session = requests.Session()
+    # Only the SDK's headers, passed with each request: not requests' defaults (gzip, */*…).
+    session.headers.clear()
+    # Proxies are read once per backend instead; and no .netrc may replace the API key.
+    session.trust_env = False
+    # One connection per session: a session serves one thread at a time.
+    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=1, max_retries=NO_RETRIES)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+class _IdleSessions:
+    """This process's idle sessions, most recently used first (its connection is the freshest)."""
+
+    def __init__(self, size: int) -> None:
+        self._sessions: queue.LifoQueue[requests.Session] = queue.LifoQueue(maxsize=size)
+
+    def borrow(self) -> requests.Session:
+        try:
+            return self._sessions.get_nowait()
+        except queue.Empty:
+            return new_session()
+
+    def give_back(self, session: requests.Session) -> None:
+        try:
+            self._sessions.put_nowait(session)
+        except queue.Full:
+            session.close()
+
+
+_idle_sessions = _IdleSessions(IDLE_SESSIONS)
+
+
+def _forget_idle_sessions() -> None:
+    # In a forked child: the inherited sockets are the parent's (two processes writing on one
+    # connection would mix their requests), and the queue's lock may have been held at the fork.
+    global _idle_sessions
+    _idle_sessions = _IdleSessions(IDLE_SESSIONS)
+
+
+os.register_at_fork(after_in_child=_forget_idle_sessions)
 
 
 def build_mail(message: EmailMessage) -> Mail:
@@ -243,7 +334,7 @@ def error_from_response(*, url: str, status: int, body: bytes | None, headers) -
         return DeliveryRateLimited(text, detail=detail, reset_at=_reset_at(headers))
     if status >= 500:
         return DeliveryServerError(text, status=status, detail=detail)
-    if status in ENDPOINT_ERRORS:
+    if status in ENDPOINT_ERRORS or 300 <= status < 400:
         # Not about this message: every message would get the same answer from this address.
         return DeliveryError(f"{text}. Check SENDGRID_API_HOST ({url}).", status=status, detail=detail)
     return DeliveryRejected(text, status=status, detail=detail)
