@@ -356,8 +356,13 @@ class FakeSendGrid:
 
     def drop_idle_connections(self, *, timeout: float = 5.0) -> int:
         """Close every connection waiting for its next request, as SendGrid does after its
-        keep-alive timeout; returns how many, once their handlers have noticed."""
+        keep-alive timeout; returns how many, once their handlers have noticed.
+
+        Waits (up to `timeout`) for answers being written to finish first: a client may read its
+        answer before the handler thread is done with the request.
+        """
         with self._closed:
+            self._closed.wait_for(lambda: not any(self._open.values()), timeout)
             idle = [handler for handler, busy in self._open.items() if not busy]
         self._close_connections(idle, timeout=timeout)
         return len(idle)
@@ -401,6 +406,7 @@ class FakeSendGrid:
             with self._closed:
                 if handler in self._open:
                     self._open[handler] = False
+                self._closed.notify_all()
 
     def _handle(self, handler: _Handler, raw: bytes) -> None:
         behaviour = self._next_behaviour()
