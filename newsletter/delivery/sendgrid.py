@@ -18,22 +18,23 @@ the transport. python_http_client builds a fresh urllib opener for every request
 `Connection: close`, so the SDK opens a new TCP (and TLS) connection per message and offers no way
 to keep one: it has no session, no pool and no transport to plug in.
 
-So the POST goes through a requests.Session, whose urllib3 pool keeps the connection alive:
-  - Sessions live per process, not per backend: close() gives the session back to the process's
-    idle sessions, and the next backend (the next digest task, the next signup) takes it with its
-    open connection. A session is lent to one backend at a time and a backend is used by one
-    thread (digests/sending.py gives each of its threads its own), so no connection is ever
-    used by two threads at once. A forked child (Celery's prefork pool) forgets the idle
-    sessions it inherited: their sockets belong to the parent.
-  - urllib3 retries nothing (NO_RETRIES): a POST that may have reached SendGrid is never sent a
+So the POST goes through urllib3 (the library under requests), whose pool keeps connections alive:
+  - One pool per process, shared by every backend and thread: close() lets go of it and the next
+    backend (the next digest task, the next signup) finds the connections still open. urllib3's
+    pool is thread-safe and lends each connection to one request at a time; it keeps POOL_SIZE
+    connections per host, at least the sending threads of a digest task. A forked child (Celery's
+    prefork pool) starts a pool of its own: the inherited sockets are the parent's.
+  - urllib3 retries nothing (retries=False): a POST that may have reached SendGrid is never sent a
     second time behind the caller's back. A connection the server closed while it was idle is
     noticed before the request and opened again; a connection that breaks during the request
     raises DeliveryTimeout, as before.
   - Redirects are not followed: Mail Send never redirects, so a 3xx means SENDGRID_API_HOST is
     wrong (plain DeliveryError naming it, like 404). urllib used to follow it as a GET, which then
     failed with 404 or 405 and the same error.
-  - Proxies: HTTPS_PROXY / HTTP_PROXY / NO_PROXY from the environment apply, as they did with
-    urllib; nothing else is read from the environment (no .netrc).
+  - As with urllib: HTTPS_PROXY / HTTP_PROXY / NO_PROXY from the environment apply, and TLS is
+    verified against the system's certificate authorities.
+Why not requests: it costs about twice urllib3's CPU per request (cookies, hooks, settings merged
+per call), and its Session is not documented as safe to share between threads.
 """
 
 from __future__ import annotations
@@ -42,15 +43,16 @@ import base64
 import json
 import logging
 import os
-import queue
+import threading
+import urllib.request
 from collections.abc import Sequence
 from email.utils import parseaddr
+from urllib.parse import urlsplit
 
-import requests
+import urllib3
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
-from requests.adapters import HTTPAdapter
 from sendgrid import SendGridAPIClient
 from sendgrid.helpers.mail import (
     Attachment,
@@ -67,7 +69,7 @@ from sendgrid.helpers.mail import (
     Subject,
     To,
 )
-from urllib3.util.retry import Retry
+from urllib3 import exceptions as urllib3_errors
 
 from newsletter.delivery.errors import (
     DeliveryAuthError,
@@ -103,13 +105,20 @@ RESERVED_HEADERS = frozenset(
     }
 )
 
-# Idle sessions (each with its open connection) a process keeps: at least the sending threads of
-# one digest task (digests/sending.py SEND_THREADS), plus a few for the web process's mail.
-IDLE_SESSIONS = 16
-# total=0: no retry of any kind; read=False: a read error is raised as is, never retried.
-NO_RETRIES = Retry(total=0, read=False, redirect=False)
-# ChunkedEncodingError: the connection closed in the middle of the answer's body.
-TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+# Connections a process keeps open per host: at least the sending threads of one digest task
+# (digests/sending.py SEND_THREADS), plus a few for the web process's mail. More threads than this
+# still send, on extra connections closed after use.
+POOL_SIZE = 16
+# With retries=False urllib3 raises these as they are. TimeoutError covers connect (refused,
+# unresolvable: NewConnectionError) and read timeouts; ProtocolError a connection that closed
+# before or during the answer.
+TRANSPORT_ERRORS = (
+    urllib3_errors.TimeoutError,
+    urllib3_errors.ProtocolError,
+    urllib3_errors.SSLError,
+    urllib3_errors.ProxyError,
+    OSError,
+)
 
 
 class SendGridBackend(BaseEmailBackend):
@@ -128,22 +137,18 @@ class SendGridBackend(BaseEmailBackend):
         self.timeout = timeout or settings.SENDGRID_TIMEOUT
         self.url = self.host + MAIL_SEND_PATH
         self.headers = sdk_headers(api_key=self.api_key, host=self.host)
-        # Read once per backend, not per request (requests would read the environment each time).
-        self.proxies = requests.utils.get_environ_proxies(self.url)
-        self.session: requests.Session | None = None
+        self.pool: urllib3.PoolManager | None = None
 
     def open(self) -> bool:
-        """Borrow a session (and its open connection); True if this call did (Django's convention)."""
-        if self.session is not None:
+        """Take this process's connection pool; True if this call did (Django's convention)."""
+        if self.pool is not None:
             return False
-        self.session = _idle_sessions.borrow()
+        self.pool = _process_pools.for_url(self.url)
         return True
 
     def close(self) -> None:
-        """Give the session back to this process, its connection still open for the next backend."""
-        if self.session is not None:
-            _idle_sessions.give_back(self.session)
-            self.session = None
+        """Let go of the pool: its connections stay open for this process's next backend."""
+        self.pool = None
 
     def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
         if not email_messages:
@@ -171,13 +176,14 @@ class SendGridBackend(BaseEmailBackend):
         # Serialized exactly as python_http_client serializes the SDK's request_body.
         body = json.dumps(build_mail(message).get()).encode("utf-8")
         try:
-            response = self.session.post(
+            response = self.pool.request(
+                "POST",
                 self.url,
-                data=body,
+                body=body,
                 headers=self.headers,
-                timeout=(self.timeout, self.timeout),
-                allow_redirects=False,
-                proxies=self.proxies,
+                timeout=urllib3.Timeout(connect=self.timeout, read=self.timeout),
+                retries=False,
+                redirect=False,
             )
         except TRANSPORT_ERRORS as error:
             # Refused, reset, closed before or during the answer, or no answer in time: the message
@@ -185,9 +191,9 @@ class SendGridBackend(BaseEmailBackend):
             raise DeliveryTimeout(
                 f"POST {self.url}: no answer within {self.timeout}s or connection failed ({error!r})"
             ) from error
-        if not 200 <= response.status_code < 300:
+        if not 200 <= response.status < 300:
             raise error_from_response(
-                url=self.url, status=response.status_code, body=response.content, headers=response.headers
+                url=self.url, status=response.status, body=response.data, headers=response.headers
             )
         message.sendgrid_message_id = response.headers.get("X-Message-Id", "")
 
@@ -200,49 +206,46 @@ def sdk_headers(*, api_key: str, host: str) -> dict[str, str]:
     return headers
 
 
-def new_session() -> requests.Session:
-    session = requests.Session()
-    # Only the SDK's headers, passed with each request: not requests' defaults (gzip, */*…).
-    session.headers.clear()
-    # Proxies are read once per backend instead; and no .netrc may replace the API key.
-    session.trust_env = False
-    # One connection per session: a session serves one thread at a time.
-    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=1, max_retries=NO_RETRIES)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
+def environment_proxy(url: str) -> str | None:
+    """The proxy urllib (so the SDK) would use for `url`: *_PROXY, unless NO_PROXY names the host."""
+    parts = urlsplit(url)
+    if urllib.request.proxy_bypass(parts.netloc):
+        return None
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    if proxy and "://" not in proxy:
+        proxy = "http://" + proxy  # urllib accepts "host:port"; urllib3 wants a URL
+    return proxy
 
 
-class _IdleSessions:
-    """This process's idle sessions, most recently used first (its connection is the freshest)."""
+class _ProcessPools:
+    """This process's connection pools, one per proxy (None: direct), shared by all threads."""
 
-    def __init__(self, size: int) -> None:
-        self._sessions: queue.LifoQueue[requests.Session] = queue.LifoQueue(maxsize=size)
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pools: dict[str | None, urllib3.PoolManager] = {}
 
-    def borrow(self) -> requests.Session:
-        try:
-            return self._sessions.get_nowait()
-        except queue.Empty:
-            return new_session()
-
-    def give_back(self, session: requests.Session) -> None:
-        try:
-            self._sessions.put_nowait(session)
-        except queue.Full:
-            session.close()
-
-
-_idle_sessions = _IdleSessions(IDLE_SESSIONS)
+    def for_url(self, url: str) -> urllib3.PoolManager:
+        proxy = environment_proxy(url)
+        with self._lock:
+            if proxy not in self._pools:
+                options = {"num_pools": 4, "maxsize": POOL_SIZE, "block": False}
+                self._pools[proxy] = (
+                    urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
+                )
+            return self._pools[proxy]
 
 
-def _forget_idle_sessions() -> None:
+_process_pools = _ProcessPools()
+
+
+def _new_pools_after_fork() -> None:
     # In a forked child: the inherited sockets are the parent's (two processes writing on one
-    # connection would mix their requests), and the queue's lock may have been held at the fork.
-    global _idle_sessions
-    _idle_sessions = _IdleSessions(IDLE_SESSIONS)
+    # connection would mix their requests), and the lock may have been held at the fork.
+    global _process_pools
+    _process_pools = _ProcessPools()
 
 
-os.register_at_fork(after_in_child=_forget_idle_sessions)
+os.register_at_fork(after_in_child=_new_pools_after_fork)
 
 
 def build_mail(message: EmailMessage) -> Mail:

@@ -23,7 +23,7 @@ from newsletter.delivery.errors import (
     DeliveryServerError,
     DeliveryTimeout,
 )
-from newsletter.delivery.sendgrid import IDLE_SESSIONS, SendGridBackend, build_mail
+from newsletter.delivery.sendgrid import POOL_SIZE, SendGridBackend, build_mail
 from newsletter.digests.sending import SEND_THREADS
 from tests.fakes.sendgrid import FakeSendGrid, Hang, Reply
 
@@ -139,23 +139,26 @@ def test_attachments_are_sent_base64_encoded(fake):
     assert base64.b64decode(attachment["content"]) == b"2401.00001\n"
 
 
-def test_one_backend_instance_sends_many_times_through_one_session(fake):
+def test_one_backend_instance_sends_many_times_through_the_process_pool(fake):
     backend = SendGridBackend()
     assert backend.open() is True
     assert backend.open() is False
-    session = backend.session
+    pool = backend.pool
     assert backend.send_messages([digest_message(), digest_message()]) == 2
     assert backend.send_messages([digest_message()]) == 1
-    assert backend.session is session
     backend.close()
-    assert backend.session is None
+    assert backend.pool is None
     assert len(fake.accepted) == 3
+    other = SendGridBackend()
+    other.open()
+    assert other.pool is pool  # one pool per process: the next backend finds the connection
+    other.close()
 
 
 def test_send_messages_without_open_opens_and_closes_itself(fake):
     backend = SendGridBackend()
     assert backend.send_messages([digest_message()]) == 1
-    assert backend.session is None
+    assert backend.pool is None
 
 
 def test_a_message_without_recipients_is_skipped(fake):
@@ -324,7 +327,7 @@ def test_many_sends_reuse_one_connection_across_backends(fake):
         backend.send_messages([digest_message()])
     backend.close()
     for _ in range(10):
-        digest_message().send()  # a new backend each time: the session comes from the process
+        digest_message().send()  # a new backend each time, the same process pool
     assert len(fake.accepted) == 30
     assert fake.connections == 1
     assert {request.connection for request in fake.received} == {1}
@@ -387,8 +390,8 @@ def test_sending_threads_each_use_their_own_connection(fake):
     assert fake.connections <= threads  # and the second task reused the first one's connections
 
 
-def test_the_process_keeps_an_idle_session_for_every_sending_thread():
-    assert IDLE_SESSIONS >= SEND_THREADS
+def test_the_pool_keeps_a_connection_for_every_sending_thread():
+    assert POOL_SIZE >= SEND_THREADS
 
 
 def test_a_forked_child_opens_its_own_connection_and_the_parent_keeps_its_own(fake):
