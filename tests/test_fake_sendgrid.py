@@ -6,6 +6,7 @@ import http.client
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import jsonschema
 import pytest
@@ -200,3 +201,66 @@ def test_counting_only_mode_counts_accepted_messages_without_keeping_them():
         assert post(counting, sdk_mail()).status_code == 202
     assert counting.accepted_count == 2
     assert (counting.accepted, counting.accepted_message_ids) == ([], [])
+
+
+def keep_alive_post(connection: http.client.HTTPConnection) -> int:
+    connection.request(
+        "POST",
+        "/v3/mail/send",
+        body=json.dumps(sdk_mail()),
+        headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"},
+    )
+    response = connection.getresponse()
+    response.read()
+    return response.status
+
+
+def test_counts_connections_and_records_which_one_each_request_came_on(fake):
+    host, port = fake.url.removeprefix("http://").split(":")
+    first = http.client.HTTPConnection(host, int(port), timeout=5)
+    second = http.client.HTTPConnection(host, int(port), timeout=5)
+    statuses = [
+        keep_alive_post(first),
+        keep_alive_post(first),
+        keep_alive_post(second),
+        keep_alive_post(first),
+    ]
+    first.close()
+    second.close()
+    assert statuses == [202] * 4
+    assert fake.connections == 2
+    assert [request.connection for request in fake.received] == [1, 1, 2, 1]
+    assert [request.target for request in fake.received] == ["/v3/mail/send"] * 4
+    assert fake.received[0].headers["Authorization"] == f"Bearer {KEY}"
+    assert json.loads(fake.received[0].body) == sdk_mail()
+
+
+def test_drop_idle_connections_closes_them_as_a_keep_alive_timeout_would(fake):
+    host, port = fake.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=5)
+    assert keep_alive_post(connection) == 202
+    assert fake.drop_idle_connections() == 1
+    assert connection.sock.recv(1) == b""  # the client sees the server's end of the connection
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+        keep_alive_post(connection)
+    connection.close()
+    assert fake.drop_idle_connections() == 0
+
+
+def test_stop_closes_kept_alive_connections_too():
+    with FakeSendGrid(api_key=KEY) as server:
+        host, port = server.url.removeprefix("http://").split(":")
+        connection = http.client.HTTPConnection(host, int(port), timeout=5)
+        assert keep_alive_post(connection) == 202
+    assert connection.sock.recv(1) == b""
+    connection.close()
+
+
+def test_latency_delays_answers_and_max_in_flight_counts_overlapping_requests(fake):
+    fake.latency = 0.2
+    started = time.monotonic()
+    with ThreadPoolExecutor(4) as pool:
+        statuses = list(pool.map(lambda _: post(fake, sdk_mail()).status_code, range(4)))
+    assert statuses == [202] * 4
+    assert time.monotonic() - started >= 0.2
+    assert fake.max_in_flight == 4  # all four were being answered at the same time

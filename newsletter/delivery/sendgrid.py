@@ -1,4 +1,4 @@
-"""A Django email backend that sends through SendGrid's v3 Mail Send API with the official SDK.
+"""A Django email backend that sends through SendGrid's v3 Mail Send API, on kept-alive connections.
 
 Every email Paperbox sends (digests, confirmations, notices) goes through here when
 SENDGRID_API_KEY is set. The backend never retries: a failure raises one of the project's own
@@ -11,25 +11,48 @@ Messages may carry two extra attributes, read here and nowhere else in Django:
     Event Webhook event as top-level keys (that is how events find their digest).
 After a successful send, `message.sendgrid_message_id` holds SendGrid's X-Message-Id.
 
-Connections: python_http_client (under the SDK) builds a fresh urllib opener per request, and
-urllib sends `Connection: close`, so every message opens a new TCP (and TLS) connection; it
-cannot reuse connections. Keeping one SendGridAPIClient per backend still saves rebuilding the
-client and its headers for each message.
+What stays the official SDK's (sendgrid 6.12.5): the Mail model (`build_mail` fills the SDK's
+helpers), the JSON body (`Mail.get()`, serialized as its python_http_client does) and the request
+headers (Authorization, User-Agent, Accept, read from an SDK client; Content-Type). What is ours:
+the transport. python_http_client builds a fresh urllib opener for every request and urllib sends
+`Connection: close`, so the SDK opens a new TCP (and TLS) connection per message and offers no way
+to keep one: it has no session, no pool and no transport to plug in.
+
+So the POST goes through urllib3 (the library under requests), whose pool keeps connections alive:
+  - One pool per process, shared by every backend and thread: close() lets go of it and the next
+    backend (the next digest task, the next signup) finds the connections still open. urllib3's
+    pool is thread-safe and lends each connection to one request at a time; it keeps POOL_SIZE
+    connections per host, at least the sending threads of a digest task. A forked child (Celery's
+    prefork pool) starts a pool of its own: the inherited sockets are the parent's.
+  - urllib3 retries nothing (retries=False): a POST that may have reached SendGrid is never sent a
+    second time behind the caller's back. A connection the server closed while it was idle is
+    noticed before the request and opened again; a connection that breaks during the request
+    raises DeliveryTimeout, as before.
+  - Redirects are not followed: Mail Send never redirects, so a 3xx means SENDGRID_API_HOST is
+    wrong (plain DeliveryError naming it, like 404). urllib used to follow it as a GET, which then
+    failed with 404 or 405 and the same error.
+  - As with urllib: HTTPS_PROXY / HTTP_PROXY / NO_PROXY from the environment apply, and TLS is
+    verified against the system's certificate authorities.
+Why not requests: it costs about twice urllib3's CPU per request (cookies, hooks, settings merged
+per call), and its Session is not documented as safe to share between threads.
 """
 
 from __future__ import annotations
 
 import base64
-import http.client
 import json
 import logging
+import os
+import threading
+import urllib.request
 from collections.abc import Sequence
 from email.utils import parseaddr
+from urllib.parse import urlsplit
 
+import urllib3
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
-from python_http_client import exceptions as http_exceptions
 from sendgrid import SendGridAPIClient
 from sendgrid.helpers.mail import (
     Attachment,
@@ -46,6 +69,7 @@ from sendgrid.helpers.mail import (
     Subject,
     To,
 )
+from urllib3 import exceptions as urllib3_errors
 
 from newsletter.delivery.errors import (
     DeliveryAuthError,
@@ -81,6 +105,21 @@ RESERVED_HEADERS = frozenset(
     }
 )
 
+# Connections a process keeps open per host: at least the sending threads of one digest task
+# (digests/sending.py SEND_THREADS), plus a few for the web process's mail. More threads than this
+# still send, on extra connections closed after use.
+POOL_SIZE = 16
+# With retries=False urllib3 raises these as they are. TimeoutError covers connect (refused,
+# unresolvable: NewConnectionError) and read timeouts; ProtocolError a connection that closed
+# before or during the answer.
+TRANSPORT_ERRORS = (
+    urllib3_errors.TimeoutError,
+    urllib3_errors.ProtocolError,
+    urllib3_errors.SSLError,
+    urllib3_errors.ProxyError,
+    OSError,
+)
+
 
 class SendGridBackend(BaseEmailBackend):
     def __init__(
@@ -96,20 +135,20 @@ class SendGridBackend(BaseEmailBackend):
         self.api_key = api_key or settings.SENDGRID_API_KEY
         self.host = (host or settings.SENDGRID_API_HOST).rstrip("/")
         self.timeout = timeout or settings.SENDGRID_TIMEOUT
-        self.client: SendGridAPIClient | None = None
+        self.url = self.host + MAIL_SEND_PATH
+        self.headers = sdk_headers(api_key=self.api_key, host=self.host)
+        self.pool: urllib3.PoolManager | None = None
 
     def open(self) -> bool:
-        """Create the SDK client; returns True if this call created it (Django's convention)."""
-        if self.client is not None:
+        """Take this process's connection pool; True if this call did (Django's convention)."""
+        if self.pool is not None:
             return False
-        self.client = SendGridAPIClient(api_key=self.api_key, host=self.host)
-        # The SDK has no timeout parameter; python_http_client copies this one into every
-        # request it builds from this client (urllib's default would be to wait forever).
-        self.client.client.timeout = self.timeout
+        self.pool = _process_pools.for_url(self.url)
         return True
 
     def close(self) -> None:
-        self.client = None
+        """Let go of the pool: its connections stay open for this process's next backend."""
+        self.pool = None
 
     def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
         if not email_messages:
@@ -134,24 +173,79 @@ class SendGridBackend(BaseEmailBackend):
         return sent
 
     def _send(self, message: EmailMessage) -> None:
-        body = build_mail(message).get()
+        # Serialized exactly as python_http_client serializes the SDK's request_body.
+        body = json.dumps(build_mail(message).get()).encode("utf-8")
         try:
-            response = self.client.client.mail.send.post(request_body=body, timeout=self.timeout)
-        except http_exceptions.HTTPError as error:
-            raise error_from_response(
-                url=self.host + MAIL_SEND_PATH,
-                status=error.status_code,
-                body=error.body,
-                headers=error.headers,
-            ) from None
-        except (OSError, http.client.HTTPException) as error:
-            # urllib wraps connect errors in URLError (an OSError) and lets read timeouts
-            # (TimeoutError) and resets (RemoteDisconnected) through unwrapped.
+            response = self.pool.request(
+                "POST",
+                self.url,
+                body=body,
+                headers=self.headers,
+                timeout=urllib3.Timeout(connect=self.timeout, read=self.timeout),
+                retries=False,
+                redirect=False,
+            )
+        except TRANSPORT_ERRORS as error:
+            # Refused, reset, closed before or during the answer, or no answer in time: the message
+            # may or may not have reached SendGrid, and only the caller may decide to send it again.
             raise DeliveryTimeout(
-                f"POST {self.host}{MAIL_SEND_PATH}: no answer within {self.timeout}s or connection "
-                f"failed ({error!r})"
+                f"POST {self.url}: no answer within {self.timeout}s or connection failed ({error!r})"
             ) from error
+        if not 200 <= response.status < 300:
+            raise error_from_response(
+                url=self.url, status=response.status, body=response.data, headers=response.headers
+            )
         message.sendgrid_message_id = response.headers.get("X-Message-Id", "")
+
+
+def sdk_headers(*, api_key: str, host: str) -> dict[str, str]:
+    """The headers the SDK sends with a Mail Send: its own (key, User-Agent, Accept) + Content-Type."""
+    headers = dict(SendGridAPIClient(api_key=api_key, host=host).client.request_headers)
+    # python_http_client adds this one when it serializes a body to JSON.
+    headers.setdefault("Content-Type", "application/json")
+    return headers
+
+
+def environment_proxy(url: str) -> str | None:
+    """The proxy urllib (so the SDK) would use for `url`: *_PROXY, unless NO_PROXY names the host."""
+    parts = urlsplit(url)
+    if urllib.request.proxy_bypass(parts.netloc):
+        return None
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    if proxy and "://" not in proxy:
+        proxy = "http://" + proxy  # urllib accepts "host:port"; urllib3 wants a URL
+    return proxy
+
+
+class _ProcessPools:
+    """This process's connection pools, one per proxy (None: direct), shared by all threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pools: dict[str | None, urllib3.PoolManager] = {}
+
+    def for_url(self, url: str) -> urllib3.PoolManager:
+        proxy = environment_proxy(url)
+        with self._lock:
+            if proxy not in self._pools:
+                options = {"num_pools": 4, "maxsize": POOL_SIZE, "block": False}
+                self._pools[proxy] = (
+                    urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
+                )
+            return self._pools[proxy]
+
+
+_process_pools = _ProcessPools()
+
+
+def _new_pools_after_fork() -> None:
+    # In a forked child: the inherited sockets are the parent's (two processes writing on one
+    # connection would mix their requests), and the lock may have been held at the fork.
+    global _process_pools
+    _process_pools = _ProcessPools()
+
+
+os.register_at_fork(after_in_child=_new_pools_after_fork)
 
 
 def build_mail(message: EmailMessage) -> Mail:
@@ -243,7 +337,7 @@ def error_from_response(*, url: str, status: int, body: bytes | None, headers) -
         return DeliveryRateLimited(text, detail=detail, reset_at=_reset_at(headers))
     if status >= 500:
         return DeliveryServerError(text, status=status, detail=detail)
-    if status in ENDPOINT_ERRORS:
+    if status in ENDPOINT_ERRORS or 300 <= status < 400:
         # Not about this message: every message would get the same answer from this address.
         return DeliveryError(f"{text}. Check SENDGRID_API_HOST ({url}).", status=status, detail=detail)
     return DeliveryRejected(text, status=status, detail=detail)

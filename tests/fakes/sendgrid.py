@@ -13,7 +13,14 @@ both official specs (tests/fixtures/sendgrid/, see PROVENANCE.md); an invalid bo
 Scripting: `fake.script(Reply(429, headers=...), Hang(5))` queues behaviours consumed one per request;
 then requests get the normal treatment (auth, validation, 202). `fake.default = Reply(401)` makes
 every request (after the scripted ones) get that behaviour. A Reply without a body gets SendGrid's
-documented error body for its status.
+documented error body for its status. `fake.latency = 0.05` delays every answer (a real API's round
+trip), so concurrent clients really overlap; `.max_in_flight` says how many requests were ever being
+answered at once.
+
+Connections: `.connections` counts the TCP connections accepted, and each request in `.received`
+(kept with the bodies) names the connection it came on, so a test can see whether a client reuses
+connections. `drop_idle_connections()` closes the idle ones, as a server does after its keep-alive
+timeout.
 
 Used by tests and by benchmarks/bench_delivery.py, so it is built for throughput: a pre-compiled
 validator, HTTP/1.1 keep-alive, daemon threads, no logging.
@@ -23,10 +30,12 @@ from __future__ import annotations
 
 import base64
 import collections
+import contextlib
 import copy
 import itertools
 import json
 import re
+import socket
 import threading
 import time
 import uuid
@@ -89,6 +98,16 @@ class Hang:
     """Read the request, then say nothing for `seconds` and close the connection."""
 
     seconds: float
+
+
+@dataclass(frozen=True)
+class Received:
+    """One request as it arrived: the request target, the headers and the raw body bytes."""
+
+    connection: int  # 1 for the first TCP connection accepted, 2 for the next…
+    target: str
+    headers: dict[str, str]
+    body: bytes
 
 
 @dataclass
@@ -211,12 +230,24 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server: _Server
 
+    connection_number = 0
+
     def log_message(self, format: str, *args: Any) -> None:  # quiet: benchmarks send thousands
         pass
 
+    def setup(self) -> None:
+        super().setup()
+        self.connection_number = self.server.fake._connected(self)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.fake._disconnected(self)
+
     def do_POST(self) -> None:
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.server.fake._handle(self, raw)
+        self.server.fake._handle_counted(self, raw)
 
     def do_GET(self) -> None:
         self.send(404, error_body(404))
@@ -258,6 +289,13 @@ class FakeSendGrid:
         self.accepted_count = 0
         self.invalid: list[Invalid] = []
         self.requests = 0
+        self.received: list[Received] = []
+        self.latency = 0.0
+        self.max_in_flight = 0
+        self.connections = 0
+        self._in_flight = 0
+        self._open: dict[_Handler, bool] = {}  # each open connection: is a request being answered?
+        self._closed = threading.Condition(threading.Lock())
         self._script: collections.deque[Reply | Hang] = collections.deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -293,6 +331,11 @@ class FakeSendGrid:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            # A server that goes away takes its kept-alive connections with it (the handler
+            # threads are daemons: without this they would go on answering on the old port).
+            with self._closed:
+                handlers = list(self._open)
+            self._close_connections(handlers, timeout=10)
             self._thread.join(timeout=10)
             self._server = None
 
@@ -310,6 +353,60 @@ class FakeSendGrid:
         with self._lock:
             self.requests += 1
             return self._script.popleft() if self._script else self.default
+
+    def drop_idle_connections(self, *, timeout: float = 5.0) -> int:
+        """Close every connection waiting for its next request, as SendGrid does after its
+        keep-alive timeout; returns how many, once their handlers have noticed.
+
+        Waits (up to `timeout`) for answers being written to finish first: a client may read its
+        answer before the handler thread is done with the request.
+        """
+        with self._closed:
+            self._closed.wait_for(lambda: not any(self._open.values()), timeout)
+            idle = [handler for handler, busy in self._open.items() if not busy]
+        self._close_connections(idle, timeout=timeout)
+        return len(idle)
+
+    def _close_connections(self, handlers: list[_Handler], *, timeout: float) -> None:
+        with self._closed:
+            for handler in handlers:
+                with contextlib.suppress(OSError):  # the client may have closed it already
+                    handler.connection.shutdown(socket.SHUT_RDWR)  # the client sees EOF at once
+            if not self._closed.wait_for(lambda: not any(h in self._open for h in handlers), timeout):
+                raise TimeoutError("the closed connections' handlers did not finish")
+
+    def _connected(self, handler: _Handler) -> int:
+        with self._closed:
+            self.connections += 1
+            self._open[handler] = False
+            return self.connections
+
+    def _disconnected(self, handler: _Handler) -> None:
+        with self._closed:
+            self._open.pop(handler, None)
+            self._closed.notify_all()
+
+    def _handle_counted(self, handler: _Handler, raw: bytes) -> None:
+        with self._closed:
+            self._open[handler] = True
+        with self._lock:
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+            if self.keep_bodies:
+                self.received.append(
+                    Received(handler.connection_number, handler.path, dict(handler.headers.items()), raw)
+                )
+        try:
+            if self.latency:
+                self._stopping.wait(self.latency)
+            self._handle(handler, raw)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+            with self._closed:
+                if handler in self._open:
+                    self._open[handler] = False
+                self._closed.notify_all()
 
     def _handle(self, handler: _Handler, raw: bytes) -> None:
         behaviour = self._next_behaviour()

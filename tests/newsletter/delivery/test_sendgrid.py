@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import base64
+import json
+import os
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import sendgrid
 from django.core import mail
 from django.core.mail import EmailMessage, EmailMultiAlternatives
+from sendgrid import SendGridAPIClient
 
 from newsletter.delivery.errors import (
     DeliveryAuthError,
@@ -18,7 +23,8 @@ from newsletter.delivery.errors import (
     DeliveryServerError,
     DeliveryTimeout,
 )
-from newsletter.delivery.sendgrid import SendGridBackend
+from newsletter.delivery.sendgrid import POOL_SIZE, SendGridBackend, build_mail
+from newsletter.digests.sending import SEND_THREADS
 from tests.fakes.sendgrid import FakeSendGrid, Hang, Reply
 
 KEY = "SG.backend-test-key"
@@ -133,22 +139,26 @@ def test_attachments_are_sent_base64_encoded(fake):
     assert base64.b64decode(attachment["content"]) == b"2401.00001\n"
 
 
-def test_one_backend_instance_sends_many_times_through_one_client(fake):
+def test_one_backend_instance_sends_many_times_through_the_process_pool(fake):
     backend = SendGridBackend()
     assert backend.open() is True
-    client = backend.client
+    assert backend.open() is False
+    pool = backend.pool
     assert backend.send_messages([digest_message(), digest_message()]) == 2
     assert backend.send_messages([digest_message()]) == 1
-    assert backend.client is client
     backend.close()
-    assert backend.client is None
+    assert backend.pool is None
     assert len(fake.accepted) == 3
+    other = SendGridBackend()
+    other.open()
+    assert other.pool is pool  # one pool per process: the next backend finds the connection
+    other.close()
 
 
 def test_send_messages_without_open_opens_and_closes_itself(fake):
     backend = SendGridBackend()
     assert backend.send_messages([digest_message()]) == 1
-    assert backend.client is None
+    assert backend.pool is None
 
 
 def test_a_message_without_recipients_is_skipped(fake):
@@ -293,3 +303,137 @@ def test_send_mail_uses_the_backend_from_settings(fake):
     assert mail.send_mail("Welcome", "Hello", "papers@paperbox.example", ["ada@example.com"]) == 1
     assert fake.accepted[0]["subject"] == "Welcome"
     assert fake.accepted[0]["content"] == [{"type": "text/plain", "value": "Hello"}]
+
+
+# --- The transport: kept-alive connections --------------------------------------------------
+
+
+def test_sends_the_sdks_own_body_bytes_and_headers(fake):
+    message = digest_message()
+    SendGridAPIClient(api_key=KEY, host=fake.url).send(build_mail(message))  # the official SDK
+    assert SendGridBackend().send_messages([message]) == 1
+    sdk, ours = fake.received
+    assert ours.body == sdk.body
+    lowered = [{name.lower(): value for name, value in r.headers.items()} for r in (sdk, ours)]
+    assert lowered[0].pop("connection") == "close"  # the one difference: ours keeps it open
+    assert lowered[1] == lowered[0]
+    assert lowered[1]["user-agent"] == f"sendgrid/{sendgrid.__version__};python"
+
+
+def test_many_sends_reuse_one_connection_across_backends(fake):
+    backend = SendGridBackend()
+    backend.open()
+    for _ in range(20):
+        backend.send_messages([digest_message()])
+    backend.close()
+    for _ in range(10):
+        digest_message().send()  # a new backend each time, the same process pool
+    assert len(fake.accepted) == 30
+    assert fake.connections == 1
+    assert {request.connection for request in fake.received} == {1}
+
+
+def test_a_connection_the_server_closed_while_idle_is_opened_again_for_the_next_message(fake):
+    backend = SendGridBackend()
+    backend.open()
+    assert backend.send_messages([digest_message()]) == 1
+    assert fake.drop_idle_connections() == 1
+    assert backend.send_messages([digest_message()]) == 1
+    backend.close()
+    assert fake.requests == 2  # no attempt lost on the closed connection
+    assert [request.connection for request in fake.received] == [1, 2]
+
+
+@pytest.mark.parametrize("reused", [False, True], ids=["new-connection", "reused-connection"])
+def test_a_connection_broken_during_the_request_is_a_timeout_and_nothing_is_resent(fake, reused):
+    backend = SendGridBackend()
+    backend.open()
+    if reused:
+        assert backend.send_messages([digest_message()]) == 1
+    fake.script(Hang(0))  # reads the request, then closes the connection without an answer
+    with pytest.raises(DeliveryTimeout) as caught:
+        backend.send_messages([digest_message(subject="broken")])
+    assert caught.value.status is None
+    assert backend.send_messages([digest_message(subject="next")]) == 1
+    backend.close()
+    subjects = [json.loads(request.body)["subject"] for request in fake.received]
+    assert subjects == ["Your papers for 2026-05-08"] * reused + ["broken", "next"]
+    assert fake.connections == 1 + 1  # the broken one, then a new one for the next message
+
+
+def test_sending_threads_each_use_their_own_connection(fake):
+    # As digests/sending.py does: one backend per thread, several tasks one after another.
+    fake.latency = 0.01
+    threads, per_thread = SEND_THREADS, 10
+    message_ids: dict[str, str] = {}
+
+    def send_from_one_thread(name: str) -> None:
+        backend = SendGridBackend()
+        backend.open()
+        try:
+            for n in range(per_thread):
+                message = digest_message()
+                message.sendgrid_custom_args = {"digest_id": f"{name}-{n}"}
+                assert backend.send_messages([message]) == 1
+                message_ids[f"{name}-{n}"] = message.sendgrid_message_id
+        finally:
+            backend.close()
+
+    for task in range(2):
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(send_from_one_thread, [f"{task}.{t}" for t in range(threads)]))
+    assert len(fake.accepted) == len(message_ids) == 2 * threads * per_thread
+    # Every message got the answer to its own request: nothing crossed on a shared connection.
+    bodies = dict(zip(fake.accepted_message_ids, fake.accepted, strict=True))
+    assert all(bodies[id_]["custom_args"]["digest_id"] == key for key, id_ in message_ids.items())
+    assert fake.max_in_flight > 1  # the threads really sent at the same time
+    assert fake.connections <= threads  # and the second task reused the first one's connections
+
+
+def test_the_pool_keeps_a_connection_for_every_sending_thread():
+    assert POOL_SIZE >= SEND_THREADS
+
+
+def test_a_forked_child_opens_its_own_connection_and_the_parent_keeps_its_own(fake):
+    digest_message().send()
+    pid = os.fork()
+    if pid == 0:  # the child, as in Celery's prefork pool: never share the parent's socket
+        code = 1
+        try:
+            message = digest_message()
+            code = 0 if message.send() == 1 and message.sendgrid_message_id else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    digest_message().send()
+    assert [request.connection for request in fake.received] == [1, 2, 1]
+
+
+def test_a_redirect_is_not_followed_and_names_the_host_setting(fake):
+    fake.script(Reply(301, headers={"Location": fake.url + "/v3/mail/send/elsewhere"}))
+    with pytest.raises(DeliveryError) as caught:
+        digest_message().send()
+    assert type(caught.value) is DeliveryError
+    assert caught.value.status == 301
+    assert "SENDGRID_API_HOST" in str(caught.value)
+    assert fake.requests == 1
+
+
+@pytest.mark.parametrize("no_proxy", ["", "api.sendgrid.test"])
+def test_a_proxy_from_the_environment_is_used_unless_no_proxy_says_otherwise(
+    fake, settings, monkeypatch, no_proxy
+):
+    for name in ("http_proxy", "HTTP_PROXY", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", fake.url)  # the fake stands in for the proxy
+    monkeypatch.setenv("NO_PROXY", no_proxy)
+    settings.SENDGRID_API_HOST = "http://api.sendgrid.test"
+    with pytest.raises(DeliveryError) as caught:
+        digest_message().send()
+    if no_proxy:
+        assert isinstance(caught.value, DeliveryTimeout)  # went straight to a host that does not exist
+        assert fake.requests == 0
+    else:
+        assert caught.value.status == 404  # the fake is no proxy: it answers the request itself
+        assert [request.target for request in fake.received] == ["http://api.sendgrid.test/v3/mail/send"]
