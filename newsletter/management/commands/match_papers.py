@@ -13,12 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import re
 import time
-from operator import itemgetter
 from pathlib import Path
 
-import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
@@ -31,6 +28,7 @@ from newsletter.matching import (
     parse_interest,
     plan_table,
 )
+from newsletter.matching.interest_file import InterestFileError, read_interest_table
 from newsletter.paper_records import paper_records_since
 
 # Below this many distinct interest texts, one process is faster than forking more.
@@ -174,89 +172,15 @@ def read_papers_file(path: Path) -> list[PaperRecord]:
 
 
 def read_interests_file(path: Path, *, top_k: int) -> InterestTable:
-    """Subscriber rows from lines of subscriber_id<TAB>interest, in the order subscribers first appear.
-
-    Millions of lines: read in blocks with one regular expression each, every distinct text kept once,
-    so memory follows the distinct texts rather than the lines.
-    """
-    code_of: dict[str, int] = {}
-    ids, codes = [], []
-    for first_number, block in _line_blocks(path):
-        pairs = LINE.findall(block)
-        if len(pairs) != block.count("\n"):
-            raise CommandError(_first_bad_line(path, block, first_number))
-        if ("", "") in pairs:  # blank lines
-            pairs = [pair for pair in pairs if pair[0]]
-        # map() and dict methods keep the per-line work in C: millions of lines stay a second or two.
-        texts = list(map(itemgetter(1), pairs))
-        known = len(code_of)
-        code_of.update((text, known + n) for n, text in enumerate(new_keys(texts, code_of)))
-        codes.append(np.fromiter(map(code_of.__getitem__, texts), dtype=np.int32, count=len(texts)))
-        ids.append(np.fromiter(map(int, map(itemgetter(0), pairs)), dtype=np.int64, count=len(pairs)))
-    no_lines = [np.zeros(0, np.int64)]
-    return _table(
-        np.concatenate(ids or no_lines),
-        np.concatenate(codes or no_lines).astype(np.int32),
-        list(code_of),
-        top_k,
-    )
-
-
-def new_keys(texts: list[str], known: dict[str, int]) -> list[str]:
-    """The texts not in `known`, each once, in first-seen order."""
-    return [text for text in dict.fromkeys(texts) if text not in known]
-
-
-# One whole line (its newline included, so a line that does not fit is skipped, never half-read);
-# a blank line gives an empty id.
-LINE = re.compile(r"^(?:[ \t]*(\d{1,18})[ \t]*\t([^\n]*)|[ \t\r]*)\n", re.MULTILINE)
-BLOCK_BYTES = 16 * 2**20
-
-
-def _line_blocks(path: Path):
-    """(number of the block's first line, text of whole lines ending in a newline), block by block."""
-    number = 1
+    """Subscriber rows from lines of subscriber_id<TAB>interest (matching.read_interest_table)."""
     try:
-        with path.open("r", encoding="utf-8", newline="") as lines:
-            rest = ""
-            while chunk := lines.read(BLOCK_BYTES):
-                text = rest + chunk
-                cut = text.rfind("\n") + 1
-                block, rest = text[:cut], text[cut:]
-                yield number, block
-                number += block.count("\n")
-            if rest:
-                yield number, rest + "\n"
+        return read_interest_table(path.read_bytes(), top_k=top_k)
     except OSError as error:
         raise CommandError(f"Cannot read {path}: {error.strerror}.") from None
     except UnicodeDecodeError:
         raise CommandError(f"{path} is not UTF-8 text.") from None
-
-
-def _first_bad_line(path: Path, block: str, first_number: int) -> str:
-    for offset, line in enumerate(block.split("\n")):
-        if not LINE.fullmatch(line + "\n"):
-            return f"{path}, line {first_number + offset}: expected subscriber_id<TAB>interest."
-    return f"{path}: unreadable lines near line {first_number}."
-
-
-def _table(ids: np.ndarray, codes: np.ndarray, texts: list[str], top_k: int) -> InterestTable:
-    """Rows grouped by subscriber in first-appearance order; each row's texts in file order."""
-    unique_ids, first_line, row_by_unique = np.unique(ids, return_index=True, return_inverse=True)
-    appearance = np.argsort(first_line, kind="stable")
-    row_of_unique = np.empty(len(unique_ids), dtype=np.int64)
-    row_of_unique[appearance] = np.arange(len(unique_ids))
-    rows = row_of_unique[row_by_unique.ravel()]
-    lines = np.argsort(rows, kind="stable")
-    indptr = np.zeros(len(unique_ids) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=len(unique_ids)), out=indptr[1:])
-    return InterestTable(
-        ids=unique_ids[appearance],
-        top_k=np.full(len(unique_ids), top_k, dtype=np.int64),
-        texts=texts,
-        indptr=indptr,
-        codes=codes[lines],
-    )
+    except InterestFileError as error:
+        raise CommandError(f"{path}, {error}.") from None
 
 
 def read_lines(path: Path) -> list[str]:

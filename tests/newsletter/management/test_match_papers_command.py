@@ -139,20 +139,34 @@ def test_batch_file_groups_interleaved_lines_by_subscriber_and_skips_blank_lines
         ["diffusion", "quantiz*", "diffusion"],
         ["LLMs", "diffusion"],
     ]
-    assert table.texts == ["diffusion", "LLMs", "quantiz*"]  # each distinct text once
+    assert sorted(table.texts) == ["LLMs", "diffusion", "quantiz*"]  # each distinct text once
     assert table.top_k.tolist() == [4, 4]
 
 
-def test_batch_file_error_names_the_line_far_into_a_long_file(tmp_path, monkeypatch):
-    from newsletter.management.commands import match_papers
-
-    monkeypatch.setattr(match_papers, "BLOCK_BYTES", 64)  # many blocks: the count must carry over
+def test_batch_file_errors_name_the_line_far_into_a_long_file(tmp_path):
     interests = tmp_path / "interests.tsv"
     lines = [f"{n}\tdiffusion" for n in range(1, 40)]
-    lines[33] = "34 diffusion without a tab"
-    interests.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with pytest.raises(CommandError, match=r"line 34: expected subscriber_id<TAB>interest"):
+    for number, bad in ((34, "34 diffusion without a tab"), (12, "1 2\tdigits apart"), (7, "x7\tnot an id")):
+        broken = list(lines)
+        broken[number - 1] = bad
+        interests.write_text("\n".join(broken) + "\n", encoding="utf-8")
+        with pytest.raises(CommandError, match=rf"line {number}: expected subscriber_id<TAB>interest"):
+            run("--text-file", str(CORPUS), "--interests-file", str(interests))
+    interests.write_bytes(b"1\tdiffusion\n2\t\xff\xfe\n")
+    with pytest.raises(CommandError, match="is not UTF-8 text"):
         run("--text-file", str(CORPUS), "--interests-file", str(interests))
+
+
+def test_every_text_gets_its_own_code_even_when_texts_look_alike(tmp_path):
+    from newsletter.management.commands.match_papers import read_interests_file
+
+    # Same length, same first and last bytes, one byte apart; and texts shorter than 8 bytes.
+    texts = ["abcdefghXijklmnop", "abcdefghYijklmnop", "rl", "RL", "rl ", " rl", "x" * 199]
+    interests = tmp_path / "interests.tsv"
+    interests.write_text("".join(f"{n}\t{text}\n" for n, text in enumerate(texts * 3, start=1)), "utf-8")
+    table = read_interests_file(interests, top_k=1)
+    assert sorted(table.texts) == sorted(texts)
+    assert [table.typed(row) for row in range(len(table))] == [[text] for text in texts * 3]
 
 
 def test_batch_mode_in_several_processes_prints_what_one_process_prints(tmp_path, monkeypatch):
