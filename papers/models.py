@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -55,6 +57,10 @@ class Paper(models.Model):
         return f"{self.arxiv_id}: {self.title[:80]}"
 
     @property
+    def news_day(self) -> dt.date | None:
+        return news_day(featured_on=self.featured_on, published_at=self.published_at)
+
+    @property
     def hf_url(self) -> str:
         return f"https://huggingface.co/papers/{self.arxiv_id}"
 
@@ -65,6 +71,15 @@ class Paper(models.Model):
     @property
     def pdf_url(self) -> str:
         return f"https://arxiv.org/pdf/{self.arxiv_id}"
+
+
+def news_day(*, featured_on: dt.date | None, published_at: dt.datetime | None) -> dt.date | None:
+    """The day a paper was news: featured on Hugging Face, else published on arXiv (its UTC date,
+    the site's time zone). Recency in digests and the day a page files a paper under both use it.
+
+    A paper featured today may have been on arXiv for weeks; readers count it as today's news.
+    """
+    return featured_on or (published_at.date() if published_at else None)
 
 
 class FetchRun(models.Model):

@@ -9,7 +9,6 @@ from django.core.paginator import InvalidPage, Page, Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 
 from papers import selectors
 from papers.models import Paper
@@ -72,13 +71,7 @@ def paper_detail(request: HttpRequest, arxiv_id: str, version: str | None = None
     if paper is None:
         message = f"There is no paper {arxiv_id} here yet. It may not have been featured or fetched."
         return _problem(request, title="Paper not found", message=message, status=404)
-    return render(request, "papers/detail.html", {"paper": paper, "day": _paper_day(paper)})
-
-
-def _paper_day(paper: Paper) -> dt.date | None:
-    if paper.featured_on:
-        return paper.featured_on
-    return timezone.localdate(paper.published_at) if paper.published_at else None
+    return render(request, "papers/detail.html", {"paper": paper, "day": paper.news_day})
 
 
 def _parse_date(raw: str) -> dt.date | None:
