@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib import admin
 from django.db import connection, models
@@ -11,6 +13,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from papers.models import FetchRun, Paper
+from papers.search import paper_index_for_search
 
 
 class JSONListFilter(admin.SimpleListFilter):
@@ -113,6 +116,11 @@ class PaperAdmin(admin.ModelAdmin):
 
     def view_on_site(self, paper: Paper) -> str:
         return reverse("papers:detail", kwargs={"arxiv_id": paper.arxiv_id})
+
+    def save_model(self, request: HttpRequest, obj: Paper, form: Any, change: bool) -> None:
+        # An edited title or author list must reach the search box's pre-filter (papers.search).
+        paper_index_for_search(obj)
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(FetchRun)

@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from papers.fields import SearchTermsField
+
 
 class Paper(models.Model):
     """One arXiv paper, merged from every source that has seen it."""
@@ -31,6 +33,11 @@ class Paper(models.Model):
     sources = models.JSONField(default=list, blank=True, help_text="Sources that have seen this paper.")
     first_seen_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # Derived from title, abstract, AI keywords and authors by papers.search (never typed by anyone):
+    # every word form the matcher could look up, for the search box's pre-filter.
+    search_terms = SearchTermsField(blank=True, default=list, editable=False)
+    # Which tokenizer wrote search_terms: rows written by another one are never pre-filtered out.
+    search_terms_version = models.CharField(max_length=16, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["-featured_on", "-upvotes", "-published_at"]
@@ -48,6 +55,8 @@ class Paper(models.Model):
             ),
             # The planner: papers that arrived since the last digest.
             models.Index(fields=["first_seen_at"], name="paper_first_seen_idx"),
+            # The search pre-filter reads rows with stale search_terms (normally none) by range.
+            models.Index(fields=["search_terms_version"], name="paper_search_version_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(arxiv_id=""), name="paper_arxiv_id_not_empty"),

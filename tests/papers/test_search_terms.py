@@ -1,0 +1,109 @@
+"""The search terms behind the search box's pre-filter: what they hold, when they are written, and
+that a row without them (or with stale ones) is never filtered out."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+
+from newsletter.matching import PaperRecord, parse_interest
+from papers import search
+from papers.models import Paper
+from papers.search import SEARCH_TERMS_VERSION, paper_search, paper_search_terms, search_candidates
+from papers.services import papers_ingest, papers_refresh_search_terms
+from papers.sources.records import PaperRecord as SourceRecord
+
+TODAY = dt.date(2026, 5, 8)
+
+
+def test_a_papers_terms_are_the_engines_word_forms():
+    record = PaperRecord(
+        id=1, title="Self-Supervised LLMs", abstract="Diffusion studies.", authors=["Zoë Ek"]
+    )
+
+    terms = paper_search_terms(record)
+
+    # Stems, raw forms, the compound both ways, acronym plurals, authors: what atoms compare with.
+    for form in (
+        "self",
+        "supervis",
+        "supervised",
+        "selfsupervis",
+        "llm",
+        "diffus",
+        "diffusion",
+        "studi",
+        "zoë",
+    ):
+        assert form in terms, form
+    assert terms == sorted(set(terms))
+
+
+@pytest.mark.django_db
+def test_a_paper_written_without_terms_is_still_found_then_indexed():
+    paper = Paper.objects.create(arxiv_id="2605.00001", title="Zyzzyva swarms", abstract="Rare words.")
+    assert paper.search_terms_version == ""
+
+    assert [m.paper_id for m in paper_search(line="zyzzyva", today=TODAY).matches] == [paper.id]
+
+    assert papers_refresh_search_terms() == 1
+    paper.refresh_from_db()
+    assert "zyzzyva" in paper.search_terms
+    assert paper.search_terms_version == SEARCH_TERMS_VERSION
+    assert [m.paper_id for m in paper_search(line="zyzzyva", today=TODAY).matches] == [paper.id]
+
+
+@pytest.mark.django_db
+def test_a_changed_title_makes_the_terms_stale_until_refreshed():
+    def ingest(title: str) -> None:
+        papers_ingest(
+            records=[SourceRecord(arxiv_id="2605.00002", title=title, source="hf-api")], source="hf-api"
+        )
+
+    ingest("Sparse autoencoders")
+    papers_refresh_search_terms()
+    ingest("Quokka detectors")
+
+    paper = Paper.objects.get(arxiv_id="2605.00002")
+    assert paper.search_terms_version == ""  # stale: the old terms must not hide the new title
+    assert [m.paper_id for m in paper_search(line="quokka", today=TODAY).matches] == [paper.id]
+    papers_refresh_search_terms()
+    paper.refresh_from_db()
+    assert "quokka" in paper.search_terms and "sparse" not in paper.search_terms
+
+
+@pytest.mark.django_db
+def test_refresh_stops_at_its_limit():
+    Paper.objects.bulk_create(Paper(arxiv_id=f"2605.{n:05d}", title=f"Paper {n}") for n in range(5))
+
+    assert papers_refresh_search_terms(limit=3) == 3
+    assert Paper.objects.filter(search_terms_version=SEARCH_TERMS_VERSION).count() == 3
+    assert papers_refresh_search_terms() == 2
+
+
+@pytest.mark.django_db
+def test_an_overlong_word_is_stored_cut_and_still_found():
+    giant = "a" + "b" * 4999
+    paper = Paper.objects.create(arxiv_id="2605.00003", title=f"The {giant} sequence", abstract="")
+    papers_refresh_search_terms()  # on PostgreSQL a 5,000-letter lexeme would fail the index
+
+    paper.refresh_from_db()
+    assert max(len(form) for form in paper.search_terms) == search.MAX_FORM
+    for line in (giant, f"{giant[:300]}*", "abb*"):
+        assert [m.paper_id for m in paper_search(line=line, today=TODAY).matches] == [paper.id], line[:10]
+
+
+@pytest.mark.django_db
+def test_the_prefilter_is_answered_by_the_terms_index_on_postgresql():
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no index for it: it reads the column with LIKE.")
+    Paper.objects.create(arxiv_id="2605.00004", title="Gaussian splatting", abstract="")
+    papers_refresh_search_terms()
+
+    with search._from_the_index():
+        plan = search_candidates(parse_interest('"gaussian splatting" OR agent*').root).explain()
+
+    assert "paper_search_terms_gin" in plan, plan
+    assert "Seq Scan" not in plan, plan
