@@ -6,14 +6,15 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin
-from django.db import connection, models
-from django.db.models import F, Q, QuerySet
+from django.db import models
+from django.db.models import F, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
 from papers.models import FetchRun, Paper
 from papers.search import paper_index_for_search
+from papers.selectors import json_list_contains
 
 
 class JSONListFilter(admin.SimpleListFilter):
@@ -25,14 +26,7 @@ class JSONListFilter(admin.SimpleListFilter):
         value = self.value()
         if not value:
             return queryset
-        return queryset.filter(_json_list_contains(self.field_name, value))
-
-
-def _json_list_contains(field_name: str, value: str) -> Q:
-    if connection.features.supports_json_field_contains:
-        return Q(**{f"{field_name}__contains": [value]})
-    # SQLite has no JSON containment: match the quoted string inside the stored JSON text.
-    return Q(**{f"{field_name}__icontains": f'"{value}"'})
+        return queryset.filter(json_list_contains(self.field_name, value))
 
 
 class SourceFilter(JSONListFilter):
