@@ -23,6 +23,7 @@ from papers import selectors
 from papers.models import Paper
 from papers.search import paper_search
 from papers.templatetags.papers_tags import short_authors
+from papers.views import SEARCH_MAX_LENGTH
 
 TRENDING_DAYS = 3  # featured days, not calendar days: a weekend without papers leaves the feed full
 TRENDING_SIZE = 100
@@ -98,17 +99,20 @@ def paper_feed(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").replace("\x00", "").strip()
     if not query:
         return _trending_feed()(request)
+    if len(query) > SEARCH_MAX_LENGTH:
+        return _bad_request(f"The search is {len(query)} characters long; keep it under {SEARCH_MAX_LENGTH}.")
     try:
         result = paper_search(line=query, today=timezone.localdate(), limit=SEARCH_SIZE)
     except InterestSyntaxError as error:
-        return HttpResponseBadRequest(
-            f"Bad search “{query}”: {error.message} at character {error.position + 1}.\n",
-            content_type="text/plain; charset=utf-8",
-        )
+        return _bad_request(f"Bad search “{query}”: {error.message} at character {error.position + 1}.")
     papers = selectors.papers_in_order(ids=[match.paper_id for match in result.matches])
     link = f"{reverse('papers:list')}?{request.GET.urlencode()}"
     subtitle = f"The papers matching “{query}”, best first, as a Paperbox digest would pick them."
     return PaperFeed(title=f"Paperbox: {query}", subtitle=subtitle, link=link, papers=papers)(request)
+
+
+def _bad_request(message: str) -> HttpResponse:
+    return HttpResponseBadRequest(f"{message}\n", content_type="text/plain; charset=utf-8")
 
 
 def _trending_feed() -> PaperFeed:

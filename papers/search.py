@@ -213,6 +213,8 @@ def _from_the_index() -> Iterator[None]:
 # Candidates matched in the first round (at least twice the limit), doubling each round. Up to this
 # many, a search is always complete and the page can say how many papers match.
 FIRST_CHUNK = 200
+# Rounds stop doubling here: the ids of one round go into one query (SQLite takes 32,766 parameters).
+MAX_CHUNK = 6400
 
 
 @dataclass(frozen=True)
@@ -243,7 +245,7 @@ def _search_best(line: str, candidates: QuerySet[Paper], *, today: dt.date, limi
     reader = [SubscriberRecord(id=0, interests=[line], top_k=limit)]
     found: list[Match] = []
     total = 0
-    done, chunk = 0, max(FIRST_CHUNK, 2 * limit)
+    done, chunk = 0, min(max(FIRST_CHUNK, 2 * limit), MAX_CHUNK)
     while done < len(order):
         ids = sorted(paper_id for _, paper_id in order[done : done + chunk])
         records = paper_records_of(papers=Paper.objects.filter(id__in=ids).order_by("id"))
@@ -251,7 +253,7 @@ def _search_best(line: str, candidates: QuerySet[Paper], *, today: dt.date, limi
         best_of_chunk = plan_digests(reader, records, today=today, stats=stats).get(0, [])
         total += stats["interest_paper_matches"]  # one interest: the papers of the chunk it matched
         found = _best_first([*found, *best_of_chunk])[:limit]
-        done, chunk = done + chunk, chunk * 2
+        done, chunk = done + chunk, min(chunk * 2, MAX_CHUNK)
         if done < len(order) and len(found) == limit and found[-1].score > MAX_RELEVANCE * order[done][0]:
             return SearchResult(found, None, len(order))
     return SearchResult(found, total, len(order))

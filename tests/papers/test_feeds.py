@@ -134,3 +134,10 @@ def test_pages_announce_their_feeds(client, captured_day):
         '<link rel="alternate" type="application/atom+xml" title="Paperbox: agent OR agents" '
         'href="/papers/feed/?q=agent+OR+agents">' in found
     )
+
+
+def test_an_overlong_search_feed_is_a_400(client):
+    response = client.get("/papers/feed/", {"q": "word " * 200})
+
+    assert response.status_code == 400
+    assert "keep it under 500" in response.content.decode()

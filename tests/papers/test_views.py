@@ -546,3 +546,23 @@ def test_day_navigation_date_picker_and_search_in_a_real_browser(live_server):
         page.set_viewport_size({"width": 360, "height": 800})
         page.goto(papers_url)
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+
+def test_a_far_page_of_a_common_word_reads_its_candidates_in_bounded_rounds(client, monkeypatch):
+    from papers import search
+
+    monkeypatch.setattr(search, "MAX_CHUNK", 8)  # rounds of at most 8 ids, however far the page
+    for n in range(40):
+        make_paper(title=f"Model {n}", upvotes=n, featured_on=MAY_8)
+
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get("/papers/", {"q": "model", "page": "2"}).content.decode()
+
+    assert titles_in_order(html) == [f"Model {n}" for n in range(9, -1, -1)]
+    # The rounds' record loads: ids IN (...), in id order (the page's own papers are read once more).
+    rounds = [
+        found[1].split(",")
+        for q in queries
+        if (found := re.search(r'"id" IN \(([^)]*)\) ORDER BY 1 ASC$', q["sql"]))
+    ]
+    assert len(rounds) >= 3 and max(len(ids) for ids in rounds) <= 8
