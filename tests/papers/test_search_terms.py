@@ -107,3 +107,50 @@ def test_the_prefilter_is_answered_by_the_terms_index_on_postgresql():
 
     assert "paper_search_terms_gin" in plan, plan
     assert "Seq Scan" not in plan, plan
+
+
+@pytest.mark.django_db
+def test_an_admin_edit_rewrites_the_terms():
+    from django.contrib import admin
+    from django.test import RequestFactory
+
+    from papers.admin import PaperAdmin
+
+    paper = Paper.objects.create(arxiv_id="2605.00005", title="Old title")
+    papers_refresh_search_terms()
+    paper.refresh_from_db()
+    paper.title = "Axolotl regeneration"
+
+    PaperAdmin(Paper, admin.site).save_model(RequestFactory().post("/"), paper, form=None, change=True)
+
+    paper.refresh_from_db()
+    assert "axolotl" in paper.search_terms and "old" not in paper.search_terms
+    assert paper.search_terms_version == SEARCH_TERMS_VERSION
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_indexes_the_papers_already_there():
+    from django.db.migrations.executor import MigrationExecutor
+
+    def migrate_papers_to(name: str) -> None:
+        executor = MigrationExecutor(connection)
+        executor.migrate([("papers", name)])
+
+    latest = MigrationExecutor(connection).loader.graph.leaf_nodes("papers")[0][1]
+    migrate_papers_to("0002_paper_search_gin")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO papers_paper (arxiv_id, title, abstract, authors, featured_on, upvotes, comment_count,"
+                " github_repo, project_page, thumbnail, ai_summary, ai_keywords, categories, sources,"
+                " first_seen_at, updated_at) VALUES ('2605.00006', 'Capybara herding', '', %s, NULL, 0, 0,"
+                " '', '', '', '', %s, %s, %s, %s, %s)",
+                ['["Zoë Ek"]', "[]", "[]", "[]", dt.datetime.now(dt.UTC), dt.datetime.now(dt.UTC)],
+            )
+    finally:
+        migrate_papers_to(latest)
+
+    paper = Paper.objects.get(arxiv_id="2605.00006")
+    assert {"capybara", "herd", "zoë"} <= set(paper.search_terms)
+    assert paper.search_terms_version == SEARCH_TERMS_VERSION
+    assert [m.paper_id for m in paper_search(line="capybara", today=TODAY).matches] == [paper.id]
