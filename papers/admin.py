@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from papers.models import FetchRun, Paper
-from papers.search import paper_index_for_search
+from papers.search_terms import paper_index_for_search
 from papers.selectors import json_list_contains
 
 

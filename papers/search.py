@@ -4,24 +4,25 @@ The matching engine (`newsletter.matching`) decides what matches and in which or
 only narrows the papers it reads first, with a pre-filter that can widen the set but never drop a
 paper the engine would match. Why it cannot:
 
-1. The engine looks a leaf (a word, phrase, compound, acronym or `prefix*`) up by its *atoms*: a
-   stemmed term, equal to a paper token's term, or a prefix, the start of a token's raw form
-   (case-folded, unstemmed). A leaf matches a paper only if, for each of its slots, every atom of
-   one of the slot's alternatives is a token of the paper (`index.match_leaf` checks positions and
-   fields on top of that). Stemming, Unicode normalization, acronym plurals (`LLMs`) and expansions
-   (`RL` = `RL` or "reinforcement learning") all happen in building those atoms and tokens.
-2. `Paper.search_terms` holds every token's term and raw form, made by the engine's own tokenizer
-   from the very record the engine will read (`paper_search_terms`). So a paper holding an atom
-   holds it in its search_terms (a term), or a form starting with it (a prefix). PostgreSQL answers
-   "holds this term" from a GIN index; prefixes and SQLite read the column (papers.fields).
-3. The filter keeps, for a leaf, AND over slots of OR over alternatives of AND over atoms; for an
-   OR, the OR of its children; for an AND, the AND of its *required* children only. Field
-   restrictions (`title:`) and exclusions (`-video`) are left to the engine: ignoring a condition
-   can only widen the set.
-4. A row whose search_terms another tokenizer wrote (`search_terms_version` differs, after an
-   upgrade or before the backfill), or that was written without them, always passes the filter.
-   Every write of the four fields the terms come from rewrites them: ingest (papers.services) and
-   the admin both call `paper_index_for_search`.
+1. The engine looks a leaf (a word, phrase, compound, acronym or `prefix*`, maybe restricted to a
+   field) up by its *atoms*: a stemmed term, equal to a paper token's term, or a prefix, the start
+   of a token's raw form (case-folded, unstemmed). A leaf matches a paper only where, for each of
+   its slots in turn, the atoms of one of the slot's alternatives are tokens of the paper, each
+   starting where the previous one ends, all in one of the leaf's fields (`index.match_leaf`,
+   `reference.slot_paths`). Stemming, Unicode normalization, acronym plurals (`LLMs`) and
+   expansions (`RL` = `RL` or "reinforcement learning") all happen in building atoms and tokens.
+2. `Paper.search_terms` holds, made by the engine's own tokenizer from the very record the engine
+   reads (papers.search_terms), every token's term and raw form, tagged by field, and the term
+   pairs of tokens side by side. So a matching paper holds, under the leaf's field tag, each
+   term atom, a form starting with each prefix, and the pair of any two atoms the match puts side
+   by side (unless the pair is one that is never stored: `pairable`).
+3. The filter asks for exactly those: for a leaf, AND over slots of (OR over alternatives of the
+   atoms and inner pairs), AND, between two slots, the OR of the pairs their alternatives could
+   form; for an OR, the OR of its children; for an AND, the AND of its *required* children only
+   (exclusions are left to the engine: ignoring a condition can only widen the set).
+4. A row whose terms another tokenizer wrote (`search_terms_version` differs, after an upgrade),
+   or written without them (new rows, edited text, until papers_refresh_search_terms), always
+   passes the filter.
 
 No stemmer or dictionary of the database is involved (PostgreSQL's full-text parser splits and
 stems words its own way, so a match of its `to_tsvector` would prove nothing about ours).
@@ -30,15 +31,12 @@ stems words its own way, so a match of its `to_tsvector` would prove nothing abo
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import operator
-import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import reduce
-from importlib.metadata import version
-from pathlib import Path
+from itertools import pairwise
 from typing import Any, Protocol
 
 from django.db import connection, transaction
@@ -46,7 +44,6 @@ from django.db.models import Q, QuerySet
 
 from newsletter.matching import (
     Match,
-    PaperRecord,
     SubscriberRecord,
     match_papers,
     parse_interest,
@@ -56,54 +53,12 @@ from newsletter.matching import normalize as matching_normalize
 from newsletter.matching.compiler import And, Leaf, Node, Or
 from newsletter.matching.rank import paper_factor
 from papers.models import Paper
-from papers.records import READ_CHUNK, RECORD_FIELDS, paper_record_from_row, paper_records_of
+from papers.records import READ_CHUNK, paper_record_from_row, paper_records_of
+from papers.search_terms import MAX_FORM, field_tag, pair_form, pairable, search_terms_stale
 
 # The most one line adds to a paper's relevance: the weight of the best field it can match in.
 MAX_RELEVANCE = max(matching_normalize.FIELD_WEIGHTS)
 NO_TEXT = {"title": "", "abstract": "", "authors": (), "ai_keywords": ()}
-# Longer forms are stored cut (a PostgreSQL lexeme holds at most 2046 bytes; a 5,000-letter "word"
-# must not fail an ingest), and atoms are looked up cut the same way: a cut form still equals the
-# cut atom, and still starts with any prefix, so nothing is lost.
-MAX_FORM = 200
-
-
-def _tokenizer_version() -> str:
-    """A fingerprint of everything that decides a paper's tokens: the tokenizer's code, the acronym
-    list, the stemmer and Unicode's tables. Any change makes every stored search_terms stale."""
-    module = Path(matching_normalize.__file__)
-    digest = hashlib.sha256()
-    digest.update(module.read_bytes())
-    digest.update(module.with_name("acronyms.json").read_bytes())
-    digest.update(f"PyStemmer {version('PyStemmer')} unicode {unicodedata.unidata_version}".encode())
-    return digest.hexdigest()[:16]
-
-
-SEARCH_TERMS_VERSION = _tokenizer_version()
-
-
-# --- The paper side --------------------------------------------------------------------------------
-
-
-def paper_search_terms(record: PaperRecord) -> list[str]:
-    """Every term and raw word form of `record`'s tokens, cut to MAX_FORM characters, sorted, once each."""
-    tokens = matching_normalize.tokenize_fields(
-        record.title, record.abstract, record.ai_keywords, record.authors
-    )
-    forms = {token.term for token in tokens} | {token.raw for token in tokens}
-    return sorted({form[:MAX_FORM] for form in forms})
-
-
-def paper_search_terms_of(paper: Paper) -> list[str]:
-    """The search_terms of a Paper instance, from the same record the engine would read."""
-    return paper_search_terms(
-        paper_record_from_row({field: getattr(paper, field) for field in RECORD_FIELDS})
-    )
-
-
-def paper_index_for_search(paper: Paper) -> None:
-    """Set `paper`'s search_terms from its current fields (the caller saves it)."""
-    paper.search_terms = paper_search_terms_of(paper)
-    paper.search_terms_version = SEARCH_TERMS_VERSION
 
 
 # --- The query side --------------------------------------------------------------------------------
@@ -118,17 +73,33 @@ class _Combine(Protocol):
 def _prefilter(node: Node, combine: _Combine) -> Any:
     """The condition a paper matched by `node` meets, spelled by `combine` (see the module docstring)."""
     if isinstance(node, Leaf):
-        return combine.all_of(
-            [
-                combine.any_of([combine.all_of([combine.atom(a) for a in alt]) for alt in slot])
-                for slot in node.slots
-            ]
-        )
+        return _leaf_prefilter(node, combine)
     if isinstance(node, Or):
         return combine.any_of([_prefilter(child, combine) for child in node.children])
     if isinstance(node, And):
         return combine.all_of([_prefilter(child, combine) for child in node.required])
     raise TypeError(f"not a query node: {node!r}")
+
+
+def _leaf_prefilter(leaf: Leaf, combine: _Combine) -> Any:
+    tag = field_tag(leaf.fields)
+    parts = [
+        combine.any_of([_alternative(tag, alternative, combine) for alternative in slot])
+        for slot in leaf.slots
+    ]
+    for before, after in pairwise(leaf.slots):
+        # Whichever alternatives the match takes, the last atom of one touches the first of the next.
+        touching = [(a[-1], b[0]) for a in before for b in after]
+        if all(pairable(first, second) for first, second in touching):
+            parts.append(combine.any_of([combine.atom(pair_form(tag, *both)) for both in touching]))
+    return combine.all_of(parts)
+
+
+def _alternative(tag: str, atoms: tuple[str, ...], combine: _Combine) -> Any:
+    inner_pairs = [pair_form(tag, a, b) for a, b in pairwise(atoms) if pairable(a, b)]
+    return combine.all_of(
+        [combine.atom(tag + atom) for atom in atoms] + [combine.atom(p) for p in inner_pairs]
+    )
 
 
 class _Tsquery:
@@ -166,12 +137,6 @@ def search_prefilter(root: Node) -> Q:
     if connection.vendor == "postgresql":
         return Q(search_terms__tsquery=_prefilter(root, _Tsquery()))
     return _prefilter(root, _Like())
-
-
-def search_terms_stale() -> Q:
-    """Papers whose search_terms another tokenizer wrote (or none yet)."""
-    # Two ranges rather than `<>`, so PostgreSQL can read the (normally empty) set from the index.
-    return Q(search_terms_version__lt=SEARCH_TERMS_VERSION) | Q(search_terms_version__gt=SEARCH_TERMS_VERSION)
 
 
 def search_candidates(root: Node) -> QuerySet[Paper]:

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from papers.http import FetchClient
 from papers.models import FetchRun, Paper
-from papers.search import paper_index_for_search, search_terms_stale
+from papers.search_terms import paper_index_for_search, search_terms_stale
 from papers.sources.records import PaperRecord, normalize_arxiv_id
 from papers.sources.registry import SOURCES
 

@@ -1,6 +1,6 @@
 """The search box's pre-filter (papers.search) and the author pages.
 
-- search_terms: every word form the matcher can look up in a paper, written by papers.search; on
+- search_terms: the word forms the matcher can look a paper up by, written by papers.search_terms; on
   PostgreSQL a text[] with a GIN index on array_to_tsvector(search_terms), which answers a tsquery
   of these forms and their prefixes (papers.fields.MatchesTsquery builds the same expression).
 - The full-text index of migration 0002 goes: the search box no longer uses PostgreSQL's stemmer.
@@ -42,7 +42,7 @@ def drop_indexes(apps, schema_editor):
 
 
 def fill_search_terms(apps, schema_editor):
-    from papers.search import SEARCH_TERMS_VERSION, paper_search_terms_of
+    from papers.search_terms import SEARCH_TERMS_VERSION, paper_search_terms_of
 
     Paper = apps.get_model("papers", "Paper")
     last_id = 0

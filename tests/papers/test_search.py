@@ -89,6 +89,22 @@ def test_the_prefilter_reads_fewer_papers_than_the_table(records, line):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("narrow", "wide"),
+    [
+        ('"diffusion language"', "diffusion language"),  # side by side, not anywhere
+        ('"large language model"', "large language model"),
+        ("title:benchmark", "benchmark"),  # in the title, not anywhere
+    ],
+)
+def test_phrases_and_fields_narrow_the_prefilter_too(records, narrow, wide):
+    narrowed = paper_search(line=narrow, today=TODAY)
+
+    assert narrowed.candidates < paper_search(line=wide, today=TODAY).candidates
+    assert narrowed.candidates <= 2 * narrowed.total + 5
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("line", LINES)
 def test_the_first_results_are_the_engines_first_whatever_the_limit(records, monkeypatch, line):
     monkeypatch.setattr(search, "FIRST_CHUNK", 4)  # small rounds, so searches stop early here too

@@ -11,7 +11,8 @@ from django.db import connection
 from newsletter.matching import PaperRecord, parse_interest
 from papers import search
 from papers.models import Paper
-from papers.search import SEARCH_TERMS_VERSION, paper_search, paper_search_terms, search_candidates
+from papers.search import paper_search, search_candidates
+from papers.search_terms import MAX_FORM, SEARCH_TERMS_VERSION, paper_search_terms
 from papers.services import papers_ingest, papers_refresh_search_terms
 from papers.sources.records import PaperRecord as SourceRecord
 
@@ -20,12 +21,12 @@ TODAY = dt.date(2026, 5, 8)
 
 def test_a_papers_terms_are_the_engines_word_forms():
     record = PaperRecord(
-        id=1, title="Self-Supervised LLMs", abstract="Diffusion studies.", authors=["Zoë Ek"]
+        id=1, title="Self-Supervised LLMs", abstract="Diffusion studies of the world.", authors=["Zoë Ek"]
     )
 
-    terms = paper_search_terms(record)
+    terms = set(paper_search_terms(record))
 
-    # Stems, raw forms, the compound both ways, acronym plurals, authors: what atoms compare with.
+    # Stems and raw forms of the default fields, the compound both ways, acronym plurals.
     for form in (
         "self",
         "supervis",
@@ -35,10 +36,24 @@ def test_a_papers_terms_are_the_engines_word_forms():
         "diffus",
         "diffusion",
         "studi",
-        "zoë",
+        "of",
     ):
         assert form in terms, form
-    assert terms == sorted(set(terms))
+    # Title words again under the title tag; authors only under theirs.
+    assert {"t|self", "t|selfsupervis", "t|llm", "a|zoë", "a|ek"} <= terms
+    assert "zoë" not in terms and "t|diffus" not in terms
+    # Pairs of neighbours, inside a compound and across it, but none with a function word.
+    assert {
+        "self>supervis",
+        "supervis>llm",
+        "selfsupervis>llm",
+        "t|supervis>llm",
+        "diffus>studi",
+        "a|zoë>ek",
+    } <= terms
+    assert not {"studi>of", "of>the", "the>world"} & terms
+    assert "llm>diffus" not in terms  # title and abstract are not side by side
+    assert sorted(terms) == paper_search_terms(record)
 
 
 @pytest.mark.django_db
@@ -90,7 +105,7 @@ def test_an_overlong_word_is_stored_cut_and_still_found():
     papers_refresh_search_terms()  # on PostgreSQL a 5,000-letter lexeme would fail the index
 
     paper.refresh_from_db()
-    assert max(len(form) for form in paper.search_terms) == search.MAX_FORM
+    assert max(len(form) for form in paper.search_terms) == MAX_FORM
     for line in (giant, f"{giant[:300]}*", "abb*"):
         assert [m.paper_id for m in paper_search(line=line, today=TODAY).matches] == [paper.id], line[:10]
 
@@ -151,6 +166,6 @@ def test_the_migration_indexes_the_papers_already_there():
         migrate_papers_to(latest)
 
     paper = Paper.objects.get(arxiv_id="2605.00006")
-    assert {"capybara", "herd", "zoë"} <= set(paper.search_terms)
+    assert {"capybara", "herd", "a|zoë"} <= set(paper.search_terms)
     assert paper.search_terms_version == SEARCH_TERMS_VERSION
     assert [m.paper_id for m in paper_search(line="capybara", today=TODAY).matches] == [paper.id]
