@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib import admin
-from django.db import connection, models
-from django.db.models import F, Q, QuerySet
+from django.db import models
+from django.db.models import F, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
 from papers.models import FetchRun, Paper
+from papers.search_terms import paper_index_for_search
+from papers.selectors import json_list_contains
 
 
 class JSONListFilter(admin.SimpleListFilter):
@@ -22,14 +26,7 @@ class JSONListFilter(admin.SimpleListFilter):
         value = self.value()
         if not value:
             return queryset
-        return queryset.filter(_json_list_contains(self.field_name, value))
-
-
-def _json_list_contains(field_name: str, value: str) -> Q:
-    if connection.features.supports_json_field_contains:
-        return Q(**{f"{field_name}__contains": [value]})
-    # SQLite has no JSON containment: match the quoted string inside the stored JSON text.
-    return Q(**{f"{field_name}__icontains": f'"{value}"'})
+        return queryset.filter(json_list_contains(self.field_name, value))
 
 
 class SourceFilter(JSONListFilter):
@@ -113,6 +110,11 @@ class PaperAdmin(admin.ModelAdmin):
 
     def view_on_site(self, paper: Paper) -> str:
         return reverse("papers:detail", kwargs={"arxiv_id": paper.arxiv_id})
+
+    def save_model(self, request: HttpRequest, obj: Paper, form: Any, change: bool) -> None:
+        # An edited title or author list must reach the search box's pre-filter (papers.search).
+        paper_index_for_search(obj)
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(FetchRun)

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+from papers.fields import SearchTermsField
 
 
 class Paper(models.Model):
@@ -29,6 +33,11 @@ class Paper(models.Model):
     sources = models.JSONField(default=list, blank=True, help_text="Sources that have seen this paper.")
     first_seen_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # Derived from title, abstract, AI keywords and authors by papers.search (never typed by anyone):
+    # every word form the matcher could look up, for the search box's pre-filter.
+    search_terms = SearchTermsField(blank=True, default=list, editable=False)
+    # Which tokenizer wrote search_terms: rows written by another one are never pre-filtered out.
+    search_terms_version = models.CharField(max_length=16, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["-featured_on", "-upvotes", "-published_at"]
@@ -46,6 +55,8 @@ class Paper(models.Model):
             ),
             # The planner: papers that arrived since the last digest.
             models.Index(fields=["first_seen_at"], name="paper_first_seen_idx"),
+            # The search pre-filter reads rows with stale search_terms (normally none) by range.
+            models.Index(fields=["search_terms_version"], name="paper_search_version_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(arxiv_id=""), name="paper_arxiv_id_not_empty"),
@@ -53,6 +64,10 @@ class Paper(models.Model):
 
     def __str__(self) -> str:
         return f"{self.arxiv_id}: {self.title[:80]}"
+
+    @property
+    def news_day(self) -> dt.date | None:
+        return news_day(featured_on=self.featured_on, published_at=self.published_at)
 
     @property
     def hf_url(self) -> str:
@@ -65,6 +80,15 @@ class Paper(models.Model):
     @property
     def pdf_url(self) -> str:
         return f"https://arxiv.org/pdf/{self.arxiv_id}"
+
+
+def news_day(*, featured_on: dt.date | None, published_at: dt.datetime | None) -> dt.date | None:
+    """The day a paper was news: featured on Hugging Face, else published on arXiv (its UTC date,
+    the site's time zone). Recency in digests and the day a page files a paper under both use it.
+
+    A paper featured today may have been on arXiv for weeks; readers count it as today's news.
+    """
+    return featured_on or (published_at.date() if published_at else None)
 
 
 class FetchRun(models.Model):

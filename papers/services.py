@@ -7,7 +7,7 @@ summaries, arXiv has categories), so a poorer source never wipes what a richer o
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from papers.http import FetchClient
 from papers.models import FetchRun, Paper
+from papers.search_terms import paper_index_for_search, search_terms_stale
 from papers.sources.records import PaperRecord, normalize_arxiv_id
 from papers.sources.registry import SOURCES
 
@@ -40,6 +41,12 @@ UNKNOWN: dict[str, Any] = {
     "sources": [],
     "published_at": None,
 }
+# The fields the matcher reads words from: when one changes, the paper's search_terms are stale.
+SEARCHED_FIELDS = ("title", "abstract", "authors", "ai_keywords")
+SEARCH_TERMS_FIELDS = ["search_terms", "search_terms_version"]
+# Stale search terms refreshed after each fetch: all of a normal fetch's papers; after an upgrade
+# changed the tokenizer, a big table catches up over several fetches (or `refresh_search_terms`).
+REFRESH_AFTER_FETCH = 5000
 SELECT_CHUNK = 1000  # ids per SELECT: stays under SQLite's variable limit
 WRITE_BATCH = 1000
 
@@ -170,7 +177,7 @@ def _write_changed(papers: list[Paper]) -> None:
         batch_size=WRITE_BATCH,
         update_conflicts=True,
         unique_fields=["arxiv_id"],
-        update_fields=[*MERGED_FIELDS, "updated_at"],
+        update_fields=[*MERGED_FIELDS, "updated_at", "search_terms_version"],
     )
 
 
@@ -179,6 +186,7 @@ def _new_paper(arxiv_id: str, values: dict[str, Any], *, now: datetime) -> Paper
     # Counts are NOT NULL in the table: unknown upvotes start at zero.
     columns["upvotes"] = columns["upvotes"] or 0
     columns["comment_count"] = columns["comment_count"] or 0
+    # No search terms yet (stale): papers_refresh_search_terms writes them after the transaction.
     return Paper(arxiv_id=arxiv_id, **columns, first_seen_at=now, updated_at=now)
 
 
@@ -191,7 +199,44 @@ def _apply(paper: Paper, values: dict[str, Any], *, now: datetime) -> bool:
     for field, value in merged.items():
         setattr(paper, field, value)
     paper.updated_at = now
+    if any(merged[field] != current[field] for field in SEARCHED_FIELDS):
+        paper.search_terms_version = ""  # stale: searched unfiltered until refreshed
     return True
+
+
+def papers_refresh_search_terms(
+    *, limit: int | None = None, progress: Callable[[int], None] | None = None
+) -> int:
+    """Write the search terms of papers whose terms are stale (new, edited, or written by another
+    tokenizer), at most `limit` of them; returns how many.
+
+    Kept out of papers_ingest: tokenizing costs ~1 ms per paper, ten times the ingest itself.
+    Searching is correct meanwhile (stale rows are never filtered out), only slower. `progress`,
+    when given, gets the running count after each batch.
+    """
+    done = 0
+    while limit is None or done < limit:
+        size = WRITE_BATCH if limit is None else min(WRITE_BATCH, limit - done)
+        written = _refresh_batch(size)
+        if not written:
+            break
+        done += written
+        if progress is not None:
+            progress(done)
+    return done
+
+
+def _refresh_batch(size: int) -> int:
+    # Locked while tokenizing, so an ingest changing a title meanwhile cannot be overwritten by terms
+    # of the old title; rows an ingest holds are skipped (it marks them stale again), never waited
+    # for, so the two cannot deadlock.
+    with transaction.atomic():
+        stale = Paper.objects.filter(search_terms_stale()).select_for_update(skip_locked=True)
+        batch = list(stale.order_by("id")[:size])
+        for paper in batch:
+            paper_index_for_search(paper)
+        Paper.objects.bulk_update(batch, SEARCH_TERMS_FIELDS)
+    return len(batch)
 
 
 # --- Fetching one source page -----------------------------------------------------------------
@@ -226,7 +271,10 @@ def source_url(*, source: str, day: date, category: str | None) -> str:
 def papers_fetch(
     *, source: str, day: date, category: str | None = None, client: FetchClient | None = None
 ) -> FetchRun:
-    """Fetch, parse and ingest one page, recorded as a FetchRun; errors are recorded, then raised."""
+    """Fetch, parse and ingest one page, recorded as a FetchRun, then index the new papers for search.
+
+    Errors of the fetch are recorded, then raised.
+    """
     url = source_url(source=source, day=day, category=category)
     run = FetchRun.objects.create(source=source, target=fetch_target(day=day, category=category), url=url)
     try:
@@ -245,6 +293,7 @@ def papers_fetch(
         updated_count=result.updated,
         unchanged_count=result.unchanged,
     )
+    papers_refresh_search_terms(limit=REFRESH_AFTER_FETCH)
     return run
 
 

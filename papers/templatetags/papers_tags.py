@@ -10,16 +10,27 @@ from django import template
 register = template.Library()
 
 
+def first_authors(authors: Sequence[str] | None, shown: int = 3) -> tuple[list[str], int]:
+    """The first `shown` author names (blank ones skipped), and how many more there are."""
+    names = [str(name) for name in authors or [] if str(name).strip()]
+    return names[:shown], max(0, len(names) - shown)
+
+
 @register.filter
 def short_authors(authors: Sequence[str] | None, shown: int = 3) -> str:
     """The first `shown` authors, then how many more there are: "A, B, C … +7".
 
     Returns plain text: the template escapes it like any other value.
     """
-    names = [str(name) for name in authors or [] if str(name).strip()]
-    listed = ", ".join(names[:shown])
-    rest = len(names) - shown
-    return f"{listed} … +{rest}" if rest > 0 else listed
+    listed, rest = first_authors(authors, shown)
+    return f"{', '.join(listed)} … +{rest}" if rest else ", ".join(listed)
+
+
+@register.filter
+def author_links(authors: Sequence[str] | None, shown: int = 3) -> dict[str, list[str] | int]:
+    """`short_authors` for a template that links each name: {"names": [...], "more": 7}."""
+    names, more = first_authors(authors, shown)
+    return {"names": names, "more": more}
 
 
 @register.filter
@@ -40,3 +51,9 @@ def http_url(url: str | None) -> str:
     if url and urlsplit(url.strip()).scheme.lower() in {"http", "https"}:
         return url.strip()
     return ""
+
+
+@register.filter
+def as_phrase(words: str) -> str:
+    """Words as a quoted phrase of the interest language (quotes inside cannot be escaped: dropped)."""
+    return '"' + str(words).replace('"', " ").strip() + '"'

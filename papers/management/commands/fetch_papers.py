@@ -19,7 +19,14 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from papers.http import FetchClient
-from papers.services import fetch_jobs, fetch_target, papers_fetch, papers_ingest, source_url
+from papers.services import (
+    fetch_jobs,
+    fetch_target,
+    papers_fetch,
+    papers_ingest,
+    papers_refresh_search_terms,
+    source_url,
+)
 from papers.sources.errors import HostUnreachable, SourceError
 from papers.sources.records import PaperRecord
 from papers.sources.registry import SOURCES, detect_source
@@ -63,6 +70,7 @@ class Command(BaseCommand):
             self._print_records(records)
             return
         result = papers_ingest(records=records, source=source)
+        papers_refresh_search_terms()
         self._print_summary(source=source, target=str(path), fetched=len(records), result=result.__dict__)
 
     def _from_network(self, *, source: str | None, day: date, category: str | None) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from papers.models import Paper
-from papers.services import papers_ingest
+from papers.services import papers_ingest, papers_refresh_search_terms
 from papers.sources.hf_api import parse_daily_papers
 
 DEMO_FILE = Path(__file__).resolve().parents[2] / "demo" / "daily_papers_2026-05-08.json"
@@ -27,4 +27,5 @@ class Command(BaseCommand):
             return
         records = parse_daily_papers(DEMO_FILE.read_bytes(), url=str(DEMO_FILE))
         result = papers_ingest(records=records, source="hf-api")
+        papers_refresh_search_terms()
         self.stdout.write(f"Loaded {result.new} demo papers (Hugging Face Daily Papers, 2026-05-08).")
