@@ -46,9 +46,9 @@ from django.utils import timezone  # noqa: E402
 
 from newsletter.matching import match_papers  # noqa: E402
 from newsletter.matching.records import load_papers  # noqa: E402
-from newsletter.paper_records import paper_records_since  # noqa: E402
 from newsletter.subscriptions import preview  # noqa: E402
 from papers.models import Paper  # noqa: E402
+from papers.records import paper_records_since  # noqa: E402
 
 CORPUS = ROOT / "tests" / "fixtures" / "corpus" / "papers.jsonl"
 SIZES = (500, 10_000)

@@ -20,9 +20,9 @@ from django.utils.html import escape
 
 from newsletter.matching import InterestSyntaxError
 from papers import selectors
+from papers.authors import short_authors
 from papers.models import Paper
 from papers.search import paper_search
-from papers.templatetags.papers_tags import short_authors
 from papers.views import SEARCH_MAX_LENGTH
 
 TRENDING_DAYS = 3  # featured days, not calendar days: a weekend without papers leaves the feed full

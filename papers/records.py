@@ -8,6 +8,7 @@ paper is matched the same way wherever it is matched.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.db.models import Q, QuerySet
 
@@ -40,13 +41,24 @@ def paper_record_from_row(row: dict) -> PaperRecord:
     )
 
 
-def paper_records_since(*, since: dt.date | None) -> list[PaperRecord]:
-    """Every paper featured or published on or after `since` (all papers when None), in one query."""
+def paper_record_from_paper(paper: Paper | Any) -> PaperRecord:
+    """The record of a loaded Paper, or of any row with the RECORD_FIELDS as attributes (the digest
+    planner's rows); a Paper must have those fields loaded."""
+    return paper_record_from_row({name: getattr(paper, name) for name in RECORD_FIELDS})
+
+
+def papers_since(*, since: dt.date | None) -> QuerySet[Paper]:
+    """Papers featured or published on or after `since` (all papers when None)."""
     papers = Paper.objects.all()
     if since is not None:
         start = dt.datetime.combine(since, dt.time.min, tzinfo=dt.UTC)
         papers = papers.filter(Q(featured_on__gte=since) | Q(published_at__gte=start))
-    return paper_records_of(papers=papers.order_by())
+    return papers.order_by()
+
+
+def paper_records_since(*, since: dt.date | None) -> list[PaperRecord]:
+    """Every paper featured or published on or after `since` (all papers when None), in one query."""
+    return paper_records_of(papers=papers_since(since=since))
 
 
 def paper_records_of(*, papers: QuerySet[Paper]) -> list[PaperRecord]:

@@ -39,8 +39,8 @@ from newsletter.digests.rendering import DigestView, ItemView
 from newsletter.digests.selectors import PaperRow, SubscriberRow
 from newsletter.matching import Match, PaperIndex, PaperRecord
 from newsletter.models import Digest, DigestItem, Subscriber
-from newsletter.paper_records import news_day
 from papers.models import Paper
+from papers.records import paper_record_from_paper
 
 # Far longer than one page's ingest transaction (a bulk upsert of a few hundred rows).
 INGEST_SETTLE_MARGIN = timedelta(minutes=15)
@@ -163,7 +163,7 @@ def _match(
         if interests.rows.get(row.id):
             groups[bisect.bisect_right(arrivals, since[row.id])].append(row)
         # else: nothing to match, a skipped digest
-    records = [_paper_record(paper) for paper in papers]
+    records = [paper_record_from_paper(paper) for paper in papers]
     matches: dict[int, list[Match]] = {}
     for start, rows in groups.items():
         if start >= len(records):
@@ -181,18 +181,6 @@ def _match(
         # picks(): paper, score and the lines that picked it; the words are found when shown.
         matches.update(plan.picks())
     return matches
-
-
-def _paper_record(paper: PaperRow) -> PaperRecord:
-    return PaperRecord(
-        id=paper.id,
-        title=paper.title,
-        abstract=paper.abstract,
-        authors=tuple(paper.authors or ()),
-        ai_keywords=tuple(paper.ai_keywords or ()),
-        upvotes=paper.upvotes,
-        published=news_day(featured_on=paper.featured_on, published_at=paper.published_at),
-    )
 
 
 class RecentIndexes:

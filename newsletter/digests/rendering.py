@@ -24,12 +24,12 @@ from newsletter import mail
 from newsletter.digests import editions
 from newsletter.matching import explain_match
 from newsletter.models import Subscriber
-from newsletter.paper_records import paper_record_from_paper
 from newsletter.subscriptions import tokens
+from papers.authors import short_authors
 from papers.models import Paper
+from papers.records import paper_record_from_paper
 
 SNIPPET_LENGTH = 300
-SHOWN_AUTHORS = 3
 CATEGORY = "digest"
 
 
@@ -58,14 +58,6 @@ class RenderedDigest:
     headers: dict[str, str]
     custom_args: dict[str, str]
     categories: list[str]
-
-
-def shorten_authors(authors: list[str], shown: int = SHOWN_AUTHORS) -> str:
-    """ "A, B, C … +7": everyone when there are at most shown+1 (a "+1" saves no space)."""
-    names = [name for name in authors if name]
-    if len(names) <= shown + 1:
-        return ", ".join(names)
-    return f"{', '.join(names[:shown])} … +{len(names) - shown}"
 
 
 def snippet(text: str, length: int = SNIPPET_LENGTH) -> str:
@@ -134,7 +126,7 @@ class DigestRenderer:
                 "arxiv_url": paper.arxiv_url,
                 "pdf_url": paper.pdf_url,
                 "code_url": paper.github_repo or paper.project_page,
-                "authors": shorten_authors(paper.authors or []),
+                "authors": short_authors(paper.authors),
                 # Numbers as text skip localization on every render.
                 "upvotes": str(paper.upvotes),
                 "summary": snippet(paper.ai_summary or paper.abstract),

@@ -26,10 +26,10 @@ from django.views.decorators.http import require_GET
 
 from newsletter.client_address import client_address
 from newsletter.matching import InterestSyntaxError, PaperBatch, parse_interest
-from newsletter.paper_records import paper_records_since, papers_since
 from newsletter.subscriptions.forms import canonical_or_error
 from newsletter.subscriptions.ratelimit import RateLimited, rate_limit_check
 from papers.models import Paper
+from papers.records import paper_records_since, papers_since
 
 PREVIEW_DAYS = 30
 PREVIEW_EXAMPLES = 3

@@ -9,8 +9,8 @@ from django.db.models.functions import Lower
 
 from newsletter.matching import explain_match
 from newsletter.models import DeliveryEvent, Digest, Interest, Subscriber
-from newsletter.paper_records import paper_record_from_paper
 from newsletter.retention import RetentionPolicy
+from papers.records import paper_record_from_paper
 
 
 def subscriber_by_email(*, email: str) -> Subscriber | None:

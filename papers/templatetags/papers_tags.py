@@ -7,27 +7,20 @@ from urllib.parse import urlsplit
 
 from django import template
 
+from papers.authors import SHOWN_AUTHORS, first_authors
+from papers.authors import short_authors as shorten
+
 register = template.Library()
 
 
-def first_authors(authors: Sequence[str] | None, shown: int = 3) -> tuple[list[str], int]:
-    """The first `shown` author names (blank ones skipped), and how many more there are."""
-    names = [str(name) for name in authors or [] if str(name).strip()]
-    return names[:shown], max(0, len(names) - shown)
+@register.filter
+def short_authors(authors: Sequence[str] | None, shown: int = SHOWN_AUTHORS) -> str:
+    """The first `shown` authors, then how many more there are: "A, B, C … +7" (papers.authors)."""
+    return shorten(authors, shown)
 
 
 @register.filter
-def short_authors(authors: Sequence[str] | None, shown: int = 3) -> str:
-    """The first `shown` authors, then how many more there are: "A, B, C … +7".
-
-    Returns plain text: the template escapes it like any other value.
-    """
-    listed, rest = first_authors(authors, shown)
-    return f"{', '.join(listed)} … +{rest}" if rest else ", ".join(listed)
-
-
-@register.filter
-def author_links(authors: Sequence[str] | None, shown: int = 3) -> dict[str, list[str] | int]:
+def author_links(authors: Sequence[str] | None, shown: int = SHOWN_AUTHORS) -> dict[str, list[str] | int]:
     """`short_authors` for a template that links each name: {"names": [...], "more": 7}."""
     names, more = first_authors(authors, shown)
     return {"names": names, "more": more}

@@ -15,7 +15,7 @@ from papers.templatetags.papers_tags import github_slug, http_url, short_authors
         (None, ""),
         (["Ada"], "Ada"),
         (["Ada", "Alan", "Grace"], "Ada, Alan, Grace"),
-        (["Ada", "Alan", "Grace", "Edsger"], "Ada, Alan, Grace … +1"),
+        (["Ada", "Alan", "Grace", "Edsger"], "Ada, Alan, Grace, Edsger"),  # "+1" would save no space
         ([f"Author {n}" for n in range(10)], "Author 0, Author 1, Author 2 … +7"),
         (["Ada", " ", "", "Alan"], "Ada, Alan"),
     ],

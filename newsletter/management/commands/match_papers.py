@@ -29,7 +29,7 @@ from newsletter.matching import (
     plan_table,
 )
 from newsletter.matching.interest_file import InterestFileError, read_interest_table
-from newsletter.paper_records import paper_records_since
+from papers.records import paper_records_since
 
 # Below this many distinct interest texts, one process is faster than forking more.
 PARALLEL_FROM_TEXTS = 20_000

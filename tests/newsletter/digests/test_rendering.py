@@ -10,7 +10,6 @@ from newsletter.digests.rendering import (
     ItemView,
     date_label,
     highlight,
-    shorten_authors,
     snippet,
 )
 from newsletter.models import Subscriber
@@ -40,12 +39,6 @@ def view(*papers: Paper, digest_id: int | None = 7, frequency: str = "daily") ->
         digest_id=digest_id,
         items=[ItemView(paper=p, interests=["video diffusion"]) for p in papers],
     )
-
-
-def test_shorten_authors_keeps_three_and_counts_the_rest():
-    assert shorten_authors(["A", "B", "C", "D", "E", "F", "G", "H", "I", "J"]) == "A, B, C … +7"
-    assert shorten_authors(["A", "B", "C", "D"]) == "A, B, C, D"
-    assert shorten_authors([]) == ""
 
 
 def test_snippet_cuts_at_a_word_within_300_characters():
