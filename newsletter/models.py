@@ -12,6 +12,11 @@ from newsletter import matching
 
 MAX_INTERESTS_PER_SUBSCRIBER = 20
 MAX_INTEREST_LENGTH = 200
+# Shared by the model's columns and constraints and by the forms that fill them.
+EMAIL_MAX_LENGTH = 254  # RFC 5321's limit on a path
+TIME_ZONE_MAX_LENGTH = 64
+PAPERS_PER_DIGEST_MIN, PAPERS_PER_DIGEST_MAX, PAPERS_PER_DIGEST_DEFAULT = 1, 50, 10
+DEFAULT_SEND_HOUR = 7
 
 
 def email_hash(email: str) -> str:
@@ -104,16 +109,18 @@ class Subscriber(models.Model):
 
     # Random, so that no URL or token reveals or lets anyone guess another subscriber.
     key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    email = models.EmailField(max_length=254)
+    email = models.EmailField(max_length=EMAIL_MAX_LENGTH)
     email_hash = EmailHashField(db_index=True, help_text="SHA-256 of the lower-cased address.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     frequency = models.CharField(max_length=8, choices=Frequency.choices, default=Frequency.DAILY)
     weekday = models.PositiveSmallIntegerField(
         choices=Weekday.choices, default=Weekday.MONDAY, help_text="Used by weekly digests."
     )
-    send_hour = models.PositiveSmallIntegerField(default=7, help_text="Local hour, 0-23.")
-    time_zone = models.CharField(max_length=64, default="UTC", help_text="IANA time zone name.")
-    papers_per_digest = models.PositiveSmallIntegerField(default=10)
+    send_hour = models.PositiveSmallIntegerField(default=DEFAULT_SEND_HOUR, help_text="Local hour, 0-23.")
+    time_zone = models.CharField(
+        max_length=TIME_ZONE_MAX_LENGTH, default="UTC", help_text="IANA time zone name."
+    )
+    papers_per_digest = models.PositiveSmallIntegerField(default=PAPERS_PER_DIGEST_DEFAULT)
     # Consent record: when and from where the signup and the confirmation happened.
     signup_ip = models.GenericIPAddressField(null=True, blank=True)
     confirmed_ip = models.GenericIPAddressField(null=True, blank=True)
@@ -140,7 +147,9 @@ class Subscriber(models.Model):
                 condition=Q(send_hour__gte=0, send_hour__lte=23), name="subscriber_hour_range"
             ),
             models.CheckConstraint(
-                condition=Q(papers_per_digest__gte=1, papers_per_digest__lte=50),
+                condition=Q(
+                    papers_per_digest__gte=PAPERS_PER_DIGEST_MIN, papers_per_digest__lte=PAPERS_PER_DIGEST_MAX
+                ),
                 name="subscriber_papers_per_digest_range",
             ),
             models.CheckConstraint(
@@ -305,7 +314,7 @@ class DeliveryEvent(models.Model):
 
     sg_event_id = models.CharField(max_length=100, unique=True)
     event = models.CharField(max_length=32)
-    email = models.EmailField(max_length=254, blank=True)
+    email = models.EmailField(max_length=EMAIL_MAX_LENGTH, blank=True)
     timestamp = models.DateTimeField()
     reason = models.TextField(blank=True)
     digest = models.ForeignKey(

@@ -37,9 +37,10 @@ from newsletter.models import PlanningRun, PlanningShard
 logger = logging.getLogger(__name__)
 
 BEAT_MINUTES = 15
-# A run still `running` after this long has lost its shards (workers gone for good): the next
-# beat plans again (the constraints keep what the old run wrote from being planned twice).
-STALE_AFTER = timedelta(minutes=45)
+# A run still `running` after this long has lost its shards (workers gone for good; a shard's
+# task is retried SHARD_RETRIES times, each within the task time limit): the next beat plans again,
+# and the constraints keep what the old run wrote from being planned twice.
+STALE_AFTER = timedelta(seconds=4 * settings.CELERY_TASK_TIME_LIMIT + 5 * 60)
 
 
 class PlannerBusy(Exception):
@@ -119,7 +120,8 @@ def planning_shard_plan(*, shard_id: int) -> PlanningReport:
     started = time.perf_counter()
     # A shard makes a few hundred thousand short-lived objects: full collections would scan them all.
     with collector_paused(), transaction.atomic():
-        shard = PlanningShard.objects.select_for_update().select_related("run").get(pk=shard_id)
+        # of=("self",): the shard row only; locking the run too would make its shards wait on each other.
+        shard = PlanningShard.objects.select_for_update(of=("self",)).select_related("run").get(pk=shard_id)
         if shard.status != PlanningShard.Status.RUNNING:
             return PlanningReport()
         run = shard.run

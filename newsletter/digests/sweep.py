@@ -20,6 +20,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -29,8 +30,10 @@ from newsletter.models import DeliveryEvent, Digest
 
 logger = logging.getLogger(__name__)
 
-RESEND_AFTER = timedelta(minutes=30)
-REQUEUE_AFTER = timedelta(minutes=30)
+# Three task time limits (30 minutes by default): a worker that was still sending has been killed
+# by then, and SendGrid's first event for anything it accepted has long reached the webhook.
+RESEND_AFTER = timedelta(seconds=3 * settings.CELERY_TASK_TIME_LIMIT)
+REQUEUE_AFTER = RESEND_AFTER
 MAX_ATTEMPTS = 3
 
 

@@ -10,11 +10,21 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from newsletter import matching
-from newsletter.models import MAX_INTEREST_LENGTH, MAX_INTERESTS_PER_SUBSCRIBER, Interest, Subscriber
+from newsletter.models import (
+    DEFAULT_SEND_HOUR,
+    EMAIL_MAX_LENGTH,
+    MAX_INTEREST_LENGTH,
+    MAX_INTERESTS_PER_SUBSCRIBER,
+    PAPERS_PER_DIGEST_DEFAULT,
+    PAPERS_PER_DIGEST_MAX,
+    PAPERS_PER_DIGEST_MIN,
+    TIME_ZONE_MAX_LENGTH,
+    Interest,
+    Subscriber,
+)
 
 INTEREST_EXAMPLES = 'sparse autoencoder\n"mixture of experts" routing\ndiffusion video OR audio -medical'
 HOUR_CHOICES = [(hour, f"{hour:02d}:00") for hour in range(24)]
-PAPERS_PER_DIGEST_MIN, PAPERS_PER_DIGEST_MAX = 1, 50
 CANONICAL_LENGTH = Interest._meta.get_field("canonical").max_length
 
 
@@ -115,9 +125,11 @@ class ScheduleFieldsMixin(forms.Form):
     weekday = forms.TypedChoiceField(
         label="Weekday (weekly digests)", choices=Subscriber.Weekday.choices, coerce=int, initial=0
     )
-    send_hour = forms.TypedChoiceField(label="Send time", choices=HOUR_CHOICES, coerce=int, initial=7)
+    send_hour = forms.TypedChoiceField(
+        label="Send time", choices=HOUR_CHOICES, coerce=int, initial=DEFAULT_SEND_HOUR
+    )
     time_zone = forms.CharField(
-        max_length=64,
+        max_length=TIME_ZONE_MAX_LENGTH,
         initial="UTC",
         help_text="An IANA time zone such as Europe/Paris or America/New_York.",
     )
@@ -130,7 +142,9 @@ class ScheduleFieldsMixin(forms.Form):
 
 
 class SignupForm(ScheduleFieldsMixin, forms.Form):
-    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = forms.EmailField(
+        max_length=EMAIL_MAX_LENGTH, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
     interests = InterestsField()
     # Honeypot: hidden from people by CSS and from assistive tech by aria-hidden; naive bots fill it.
     website = forms.CharField(required=False, label="Leave this field empty")
@@ -154,7 +168,7 @@ class PreferencesForm(ScheduleFieldsMixin, forms.Form):
     papers_per_digest = forms.IntegerField(
         min_value=PAPERS_PER_DIGEST_MIN,
         max_value=PAPERS_PER_DIGEST_MAX,
-        initial=10,
+        initial=PAPERS_PER_DIGEST_DEFAULT,
         label="Papers per digest",
     )
 
@@ -175,7 +189,9 @@ class PreferencesForm(ScheduleFieldsMixin, forms.Form):
 
 class EmailChangeForm(forms.Form):
     new_email = forms.EmailField(
-        label="New email address", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+        label="New email address",
+        max_length=EMAIL_MAX_LENGTH,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
 
     def clean_new_email(self) -> str:
@@ -183,7 +199,9 @@ class EmailChangeForm(forms.Form):
 
 
 class ManageLinkForm(forms.Form):
-    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = forms.EmailField(
+        max_length=EMAIL_MAX_LENGTH, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
 
     def clean_email(self) -> str:
         return normalize_email(self.cleaned_data["email"])
