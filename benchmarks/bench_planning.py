@@ -59,7 +59,7 @@ from django.utils import timezone  # noqa: E402
 
 from config.celery import app  # noqa: E402
 from newsletter import tasks  # noqa: E402
-from newsletter.digests.planning import insert_ignoring_conflicts  # noqa: E402
+from newsletter.digests.bulk import insert_ignoring_conflicts  # noqa: E402
 from newsletter.matching import InterestSyntaxError, compiled_form  # noqa: E402
 from newsletter.matching.compiler import _compile_cached  # noqa: E402
 from newsletter.models import Interest, PlanningRun, Subscriber, email_hash  # noqa: E402

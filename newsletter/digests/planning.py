@@ -30,11 +30,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import connection
-from django.db.models import JSONField, Model
-
 from newsletter import matching
 from newsletter.digests import editions, selectors
+from newsletter.digests.bulk import insert_ignoring_conflicts
 from newsletter.digests.rendering import DigestView, ItemView
 from newsletter.digests.selectors import PaperRow, SubscriberRow
 from newsletter.matching import Match, PaperIndex, PaperRecord
@@ -44,7 +42,6 @@ from papers.records import paper_record_from_paper
 
 # Far longer than one page's ingest transaction (a bulk upsert of a few hundred rows).
 INGEST_SETTLE_MARGIN = timedelta(minutes=15)
-INSERT_BATCH = 5000
 
 
 @dataclass(slots=True)
@@ -306,43 +303,6 @@ class _JsonMemo:
         if text is None:
             text = self._known[key] = json.dumps(lines)
         return text
-
-
-def insert_ignoring_conflicts(model: type[Model], columns: list[str], rows: list[tuple]) -> None:
-    """INSERT … ON CONFLICT DO NOTHING for many rows; JSON columns are passed already encoded.
-
-    On PostgreSQL the rows go through COPY into a temporary table and one INSERT … SELECT: a million
-    digest items take seconds, where bulk_create spends most of a minute building parameters.
-    Elsewhere (SQLite, the embedded default) it is bulk_create.
-    """
-    if not rows:
-        return
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create(
-            [model(**_decoded(model, dict(zip(columns, row, strict=True)))) for row in rows],
-            batch_size=INSERT_BATCH,
-            ignore_conflicts=True,
-        )
-        return
-    table = connection.ops.quote_name(model._meta.db_table)
-    names = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) for c in columns)
-    staging = connection.ops.quote_name(f"staging_{model._meta.db_table}")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE {staging} ON COMMIT DROP AS SELECT {names} FROM {table} WITH NO DATA"  # noqa: S608 - names come from the model
-        )
-        with cursor.cursor.copy(f"COPY {staging} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {staging} ON CONFLICT DO NOTHING")  # noqa: S608 - names come from the model
-        cursor.execute(f"DROP TABLE {staging}")
-
-
-def _decoded(model: type[Model], values: dict) -> dict:
-    for name, value in values.items():
-        if isinstance(model._meta.get_field(name), JSONField) and isinstance(value, str):
-            values[name] = json.loads(value)
-    return values
 
 
 def digest_views_for_plans(*, plans: Iterable[PlannedDigest]) -> list[DigestView]:
