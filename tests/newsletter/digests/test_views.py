@@ -8,6 +8,7 @@ from newsletter.digests.rendering import digest_view_url
 from newsletter.models import Digest
 from newsletter.subscriptions import tokens
 from tests.newsletter.digests.test_sending import planned_digests
+from tests.newsletter.links import assert_link_for
 from tests.newsletter.subscriptions.queued_tasks import CommittingClient, purge_queue
 
 
@@ -80,7 +81,7 @@ def test_email_me_my_preferences_link_mails_the_address_on_file(client, db):
     assert response["Cache-Control"] == "no-store"
     [message] = mail.outbox
     assert message.to == [digest.subscriber.email]
-    assert tokens.preferences_url(digest.subscriber) in message.body
+    assert_link_for(message.body, "/preferences/", digest.subscriber, tokens.Purpose.MANAGE)
 
 
 def test_a_tampered_or_revoked_link_is_not_found(client, db):
