@@ -24,7 +24,7 @@ DIGEST_PAGE_CSP = (
 )
 # What the page shows of the email's context: the papers, never the links signed for the subscriber
 # or their address.
-PAGE_CONTEXT = ("date_label", "frequency_label", "count", "first_title", "items")
+PAGE_CONTEXT = ("date_label", "frequency_label", "count", "first_title", "groups")
 
 
 def digest_view(request: HttpRequest, token: str) -> HttpResponse:
