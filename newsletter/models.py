@@ -122,6 +122,9 @@ class Subscriber(models.Model):
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
     # Bumped to revoke every link sent so far (tokens carry the version they were made with).
     token_version = models.PositiveIntegerField(default=1)
+    # Bumped to revoke the address of the digests' feed alone (subscriptions/tokens.py, Purpose.FEED):
+    # resetting a leaked feed address leaves the links in the emails working.
+    feed_version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["-created_at"]
@@ -150,6 +153,7 @@ class Subscriber(models.Model):
             models.CheckConstraint(
                 condition=Q(token_version__gte=1), name="subscriber_token_version_positive"
             ),
+            models.CheckConstraint(condition=Q(feed_version__gte=1), name="subscriber_feed_version_positive"),
             models.CheckConstraint(condition=~Q(email_hash=""), name="subscriber_email_hash_set"),
         ]
         indexes = [

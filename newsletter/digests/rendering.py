@@ -222,6 +222,11 @@ class DigestRenderer:
             "view_url": digest_view_url(subscriber=subscriber, digest_id=view.digest_id),
         }
 
+    def subject(self, view: DigestView) -> str:
+        """The subject line alone (the feed of a subscriber's digests titles each entry with it)."""
+        context = {"subject_topic": subject_topic(view.items), "short_date": short_date(edition=view.edition)}
+        return mail.one_line(self.subject_template.render(context))
+
     def render(self, view: DigestView) -> RenderedDigest:
         context = self.context(view)
         custom_args = {"subscriber_id": str(view.subscriber.id), "edition": view.edition}
