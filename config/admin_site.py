@@ -1,4 +1,4 @@
-"""The Django admin, branded Paperbox, with the operator dashboard at /admin/dashboard/.
+"""The Django admin, branded Paperbox, with the operations dashboard at /admin/dashboard/.
 
 Registered through the admin's own extension points (an AdminSite subclass named by the
 AdminConfig in config/admin_apps.py, named in INSTALLED_APPS), so nothing patches `admin.site` at import time.
@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from newsletter.delivery.dashboard import dashboard_page
+from newsletter.operations.dashboard import dashboard_page
 
 
 class PaperboxAdminSite(admin.AdminSite):
