@@ -160,6 +160,13 @@ class Subscriber(models.Model):
             # The planner: active subscribers due at an hour.
             models.Index(fields=["status", "frequency", "send_hour"], name="subscriber_due_idx"),
             models.Index(fields=["status", "created_at"], name="subscriber_status_created_idx"),
+            # The operations dashboard: confirmations and unsubscriptions per day.
+            models.Index(fields=["confirmed_at"], name="subscriber_confirmed_idx"),
+            models.Index(
+                fields=["unsubscribed_at"],
+                condition=Q(unsubscribed_at__isnull=False),
+                name="subscriber_unsubscribed_idx",
+            ),
         ]
 
     def __str__(self) -> str:
