@@ -4,8 +4,9 @@ Papers come grouped under the interest line that picked them, each with its expl
 (explanations.py: the words it matched); the subject names the lines that picked the most papers.
 
 Speed comes from doing per-paper work once: a paper's escaped title, links, short author list and
-snippet are prepared once per renderer (a sending chunk shares most papers), so are the words each
-line matched in each paper, and the templates are compiled once per process. The HTML template
+snippet are prepared once per renderer (a sending chunk shares most papers), the words each line
+matched in each paper are found once per process (explanations.py), and the templates are compiled
+once per process. The HTML template
 carries its styles inline already, so nothing is inlined per email. Only the groups, the
 explanations and the links (signed per subscriber) differ per digest.
 """
