@@ -1,10 +1,12 @@
 """Digest delivery figures: planning, rendering and sending 100,000 digests, against a baseline.
 
-    .venv/bin/python benchmarks/bench_delivery.py [--subscribers 100000] [--papers 1000]
+    .venv/bin/python benchmarks/bench_delivery.py [--subscribers 100000] [--papers 1000] [--until render]
 
 Uses DATABASE_URL (PostgreSQL; default postgres://postgres@127.0.0.1:5432/postgres) only to reach the
 server: it creates its own scratch database `paperbox_bench_delivery`, migrates it and drops it at
-the end. REDIS_URL (default redis://127.0.0.1:6379/0) holds the planner's lock. Sending goes to the loopback fake SendGrid (tests/fakes/sendgrid.py, schema validation off
+the end (BENCH_DATABASE_NAME names another one). REDIS_URL (default redis://127.0.0.1:6379/0) holds the
+planner's lock. `--until render` stops after planning and rendering, to compare rendering figures without
+the minutes of sending. Sending goes to the loopback fake SendGrid (tests/fakes/sendgrid.py, schema validation off
 so the fake does not eat the CPU it shares with the senders, and counting accepted messages instead of
 keeping their bodies) through the real SDK and backend, from
 TWO worker processes (multiprocessing, fork) running the same service the Celery task runs:
@@ -41,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings_test"
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-os.environ["TEST_DATABASE_NAME"] = "paperbox_bench_delivery"
+os.environ["TEST_DATABASE_NAME"] = os.environ.get("BENCH_DATABASE_NAME", "paperbox_bench_delivery")
 # The planner's lock lives in Redis (nothing else of the benchmark does).
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -258,6 +260,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--subscribers", type=int, default=100_000)
     parser.add_argument("--papers", type=int, default=1_000)
+    parser.add_argument("--until", choices=["render", "send"], default="send", help="the last stage to run")
     options = parser.parse_args()
 
     old_name = connection.settings_dict["NAME"]
@@ -292,6 +295,8 @@ def run(options: argparse.Namespace, fake: FakeSendGrid) -> None:
         f"Rendering (1 process, {min(RENDER_SAMPLE, len(ids)):,} digests): {render_only:,.0f}/s rendering only, "
         f"{render_loaded:,.0f}/s with the bulk loads   target >= 1,000/s per core"
     )
+    if options.until == "render":
+        return
 
     baseline_ids, main_ids = ids[-BASELINE_SAMPLE:], ids[:-BASELINE_SAMPLE]
     settings.EMAIL_BACKEND = PER_REQUEST  # the simple script opens a connection per digest

@@ -1,8 +1,9 @@
 """Hide the secrets in URLs before they reach a log.
 
 Every link in an email carries a signed token in its path (/confirm/<token>/, /preferences/<token>/…,
-/unsubscribe/<token>/, /digests/<token>/): whoever reads it can act as that subscriber. Access logs,
-error logs and the outbox summary therefore keep the shape of a URL and replace each token with
+/unsubscribe/<token>/, /digests/<token>/), and so does the private address of a subscriber's feed
+(/digest-feed/<token>/): whoever reads it can act as that subscriber or read their digests. Access
+logs, error logs and the outbox summary therefore keep the shape of a URL and replace each token with
 REDACTED. A path segment is a token when
 
 - it follows a prefix that is always followed by one (TOKEN_PREFIXES: add new tokened pages there), or
@@ -23,7 +24,17 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 REDACTED = "[token]"
 TOKEN_PREFIXES = frozenset(
-    {"confirm", "preferences", "unsubscribe", "change-email", "digests", "feedback", "feed", "feeds"}
+    {
+        "confirm",
+        "preferences",
+        "unsubscribe",
+        "change-email",
+        "digests",
+        "digest-feed",
+        "feedback",
+        "feed",
+        "feeds",
+    }
 )
 # The shortest signing.dumps() output is longer than this: a 1-byte payload, a 6-character
 # timestamp and a 43-character signature, joined by colons.

@@ -129,6 +129,9 @@ class Subscriber(models.Model):
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
     # Bumped to revoke every link sent so far (tokens carry the version they were made with).
     token_version = models.PositiveIntegerField(default=1)
+    # Bumped to revoke the address of the digests' feed alone (subscriptions/tokens.py, Purpose.FEED):
+    # resetting a leaked feed address leaves the links in the emails working.
+    feed_version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["-created_at"]
@@ -159,12 +162,20 @@ class Subscriber(models.Model):
             models.CheckConstraint(
                 condition=Q(token_version__gte=1), name="subscriber_token_version_positive"
             ),
+            models.CheckConstraint(condition=Q(feed_version__gte=1), name="subscriber_feed_version_positive"),
             models.CheckConstraint(condition=~Q(email_hash=""), name="subscriber_email_hash_set"),
         ]
         indexes = [
             # The planner: active subscribers due at an hour.
             models.Index(fields=["status", "frequency", "send_hour"], name="subscriber_due_idx"),
             models.Index(fields=["status", "created_at"], name="subscriber_status_created_idx"),
+            # The operations dashboard: confirmations and unsubscriptions per day.
+            models.Index(fields=["confirmed_at"], name="subscriber_confirmed_idx"),
+            models.Index(
+                fields=["unsubscribed_at"],
+                condition=Q(unsubscribed_at__isnull=False),
+                name="subscriber_unsubscribed_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from newsletter.delivery import webhooks
+from newsletter.digests import feeds
 from newsletter.digests import views as digests
 from newsletter.subscriptions import preview
 from newsletter.subscriptions import views as subscriptions
@@ -21,6 +22,7 @@ urlpatterns = [
     path("preferences/<str:token>/email/", subscriptions.change_email, name="change_email"),
     path("preferences/<str:token>/export/", subscriptions.export_data, name="export"),
     path("preferences/<str:token>/erase/", subscriptions.erase, name="erase"),
+    path("preferences/<str:token>/feed/reset/", subscriptions.reset_feed, name="reset_feed"),
     path("change-email/<str:token>/", subscriptions.change_email_confirm, name="change_email_confirm"),
     path("unsubscribe/<str:token>/", subscriptions.unsubscribe, name="unsubscribe"),
     path("unsubscribe/<str:token>/undo/", subscriptions.undo_unsubscribe, name="undo_unsubscribe"),
@@ -37,6 +39,8 @@ urlpatterns = [
         subscriptions.digest_preferences_link,
         name="digest_preferences_link",
     ),
+    # Digests: each subscriber's sent digests as an Atom feed, at a private address.
+    path("digest-feed/<str:token>/", feeds.digest_feed, name="digest_feed"),
     # Delivery: SendGrid's signed Event Webhook.
     path("webhooks/sendgrid/", webhooks.sendgrid_events, name="sendgrid_events"),
 ]

@@ -29,6 +29,7 @@ def signed(purpose: str = "confirm") -> str:
         "/change-email/{t}/",
         "/unsubscribe/{t}/",
         "/digests/{t}/",
+        "/digest-feed/{t}/",
         "/some/future/page/{t}/",  # not a known prefix: recognised by its signed shape
     ],
 )
@@ -40,6 +41,7 @@ def test_signed_tokens_are_hidden_and_the_path_keeps_its_shape(template):
 def test_segments_after_a_known_prefix_are_hidden_whatever_they_look_like():
     assert redact_path("/unsubscribe/short/") == f"/unsubscribe/{REDACTED}/"
     assert redact_path("/feedback/abc/up/") == f"/feedback/{REDACTED}/up/"
+    assert redact_path("/digest-feed/short/") == f"/digest-feed/{REDACTED}/"
 
 
 def test_random_secrets_without_a_colon_are_hidden():

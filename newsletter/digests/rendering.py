@@ -1,9 +1,14 @@
 """The digest email: subject, plain text and HTML, rendered fast enough for a million subscribers.
 
+Papers come grouped under the interest line that picked them, each with its explanation
+(explanations.py: the words it matched); the subject names the lines that picked the most papers.
+
 Speed comes from doing per-paper work once: a paper's escaped title, links, short author list and
-snippet are prepared once per renderer (a sending chunk shares most papers), and the templates are
-compiled once per process. The HTML template carries its styles inline already, so nothing is
-inlined per email. Only the "matched" line and the links (signed per subscriber) differ per digest.
+snippet are prepared once per renderer (a sending chunk shares most papers), the words each line
+matched in each paper are found once per process (explanations.py), and the templates are compiled
+once per process. The HTML template
+carries its styles inline already, so nothing is inlined per email. Only the groups, the
+explanations and the links (signed per subscriber) differ per digest.
 """
 
 from __future__ import annotations
@@ -22,14 +27,18 @@ from django.utils.safestring import SafeString, mark_safe
 
 from newsletter import mail
 from newsletter.digests import editions
-from newsletter.matching import explain_match
+from newsletter.digests.explanations import ItemExplainer
 from newsletter.models import Subscriber
 from newsletter.subscriptions import tokens
 from papers.authors import short_authors
 from papers.models import Paper
-from papers.records import paper_record_from_paper
 
 SNIPPET_LENGTH = 300
+# The subject ("Paperbox · 5 papers on sparse autoencoders, LLM agents · 30 Nov") stays short enough
+# for a phone's inbox: two interests at most, each cut at a word, or one paper's shortened title.
+SUBJECT_INTERESTS = 2
+INTEREST_LABEL_LENGTH = 28
+SUBJECT_TITLE_LENGTH = 60
 CATEGORY = "digest"
 
 
@@ -76,34 +85,65 @@ def date_label(*, edition: str) -> str:
     return f"{day:%A} {day.day} {day:%B %Y}"
 
 
-def highlight(*, interests: list[str], terms: list[str]) -> tuple[SafeString, str]:
-    """The "matched" line, as HTML (matched words in <mark>) and as text (in *stars*)."""
-    wanted = {term.lower() for term in terms}
-    html_parts, text_parts = [], []
-    for interest in interests or terms:
-        html_words, text_words = [], []
-        for word in re.split(r"(\s+)", interest):
-            if word.strip() and _word_matches(word, wanted):
-                html_words.append(
-                    f'<mark class="pb-mark" style="background-color:#fff1a8;color:#1a1d21;padding:0 2px;">{escape(word)}</mark>'
-                )
-                text_words.append(f"*{word}*")
-            else:
-                html_words.append(escape(word))
-                text_words.append(word)
-        html_parts.append("“" + "".join(html_words) + "”")
-        text_parts.append("“" + "".join(text_words) + "”")
-    return mark_safe(", ".join(html_parts)), ", ".join(text_parts)  # noqa: S308 - every part escaped above
+def short_date(*, edition: str) -> str:
+    """The subject's date: "30 Nov" for a day, "week of 16 Nov" (its Monday) for an ISO week."""
+    if editions.WEEK_MARK in edition:
+        year, week = edition.split(editions.WEEK_MARK)
+        monday = date.fromisocalendar(int(year), int(week), 1)
+        return f"week of {monday.day} {monday:%b}"
+    day = date.fromisoformat(edition)
+    return f"{day.day} {day:%b}"
 
 
-def _word_matches(word: str, wanted: set[str]) -> bool:
-    word = word.strip("\"'()“”").lower()
-    if word in wanted:
-        return True
-    # The matcher stems ("agents" matches "agent"): a shared stem of 4+ letters counts.
-    return any(
-        len(term) >= 4 and (term.startswith(word[:4]) and word.startswith(term[:4])) for term in wanted
-    )
+# An interest as a subject names it: the line without the language's syntax.
+_EXCLUDED = re.compile(r'(?:^|(?<=\s))-(?:"[^"]*"?|\([^)]*\)?|\S+)')
+_FIELD = re.compile(r"(?i)\b(?:title|abstract|author):")
+_SYNTAX = re.compile(r'["()*]')
+_OR = re.compile(r"\bOR\b")
+
+
+def interest_label(text: str) -> str:
+    """ "sparse autoencoders" for `title:"sparse autoencoder*" -survey`: no exclusions, fields, quotes,
+    stars or brackets, cut at a word."""
+    label = _SYNTAX.sub("", _FIELD.sub("", _EXCLUDED.sub(" ", text)))
+    return snippet(_OR.sub("or", label), INTEREST_LABEL_LENGTH)
+
+
+def subject_topic(items: list[ItemView]) -> str:
+    """ "5 papers on sparse autoencoders, LLM agents": the lines that picked the most papers (a tie goes
+    to the line with the better paper). One paper is named by its title."""
+    if len(items) == 1:
+        return snippet(items[0].paper.title, SUBJECT_TITLE_LENGTH)
+    picked: dict[str, int] = {}  # in the order of each line's best paper, since items come best first
+    for item in items:
+        for interest in item.interests:
+            picked[interest] = picked.get(interest, 0) + 1
+    most_first = sorted(picked, key=picked.__getitem__, reverse=True)  # stable: ties keep that order
+    labels = [label for label in dict.fromkeys(map(interest_label, most_first)) if label]
+    papers = f"{len(items)} papers"
+    if not labels:
+        return f"{papers} for you"
+    more = " and more" if len(labels) > SUBJECT_INTERESTS else ""
+    return f"{papers} on {', '.join(labels[:SUBJECT_INTERESTS])}{more}"
+
+
+@dataclass(slots=True)
+class ItemGroup:
+    interest: str  # the line that picked these papers (first, when several did), as typed
+    items: list[ItemView]
+
+
+def group_items(items: list[ItemView]) -> list[ItemGroup]:
+    """Papers under the line that picked them, a paper several lines picked under its first. Items come
+    best first, so each group keeps the score order and groups come in the order of their best paper."""
+    groups: dict[str, ItemGroup] = {}
+    for item in items:
+        interest = item.interests[0] if item.interests else ""
+        group = groups.get(interest)
+        if group is None:
+            group = groups[interest] = ItemGroup(interest, [])
+        group.items.append(item)
+    return list(groups.values())
 
 
 class DigestRenderer:
@@ -113,8 +153,8 @@ class DigestRenderer:
         self.subject_template = get_template("emails/digest-subject.txt")
         self.text_template = get_template("emails/digest-body.txt")
         self.html_template = get_template("emails/digest-body.html")
+        self.explainer = ItemExplainer()
         self._papers: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
-        self._highlights: dict[tuple, tuple[SafeString, str]] = {}
 
     def paper_card(self, paper: Paper) -> tuple[dict[str, Any], dict[str, Any]]:
         """The paper's fields for the plain text and (escaped) for the HTML, prepared once."""
@@ -137,37 +177,48 @@ class DigestRenderer:
             cards = self._papers[paper.id] = (text, html)
         return cards
 
-    def matched_line(self, item: ItemView) -> tuple[SafeString, str]:
-        # Readers with the same interests matching the same paper share this line: the words are
-        # found once per (interests, paper) in a chunk, not once per reader.
-        key = (tuple(item.interests), item.paper.id)
-        line = self._highlights.get(key)
-        if line is None:
-            terms = explain_match(item.interests, paper_record_from_paper(item.paper))
-            line = self._highlights[key] = highlight(interests=item.interests, terms=terms)
-        return line
+    def groups(self, view: DigestView) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The papers in groups, for the HTML and for the text, numbered in reading order. A digest
+        whose papers all come from one line has one group without a heading."""
+        groups = group_items(view.items)
+        headed = len(groups) > 1
+        html_groups, text_groups, number = [], [], 0
+        for group in groups:
+            heading = group.interest if headed else ""
+            html_items, text_items = [], []
+            for item in group.items:
+                number += 1
+                text, html = self.paper_card(item.paper)
+                why = self.explainer.explain(interests=item.interests, paper=item.paper, heading=heading)
+                html_items.append({**html, "number": number, "why": why.html})
+                text_items.append({**text, "number": number, "why": why.text})
+            html_groups.append({"heading": heading, "items": html_items})
+            text_groups.append({"heading": heading, "items": text_items})
+        return html_groups, text_groups
 
     def context(self, view: DigestView) -> dict[str, Any]:
         subscriber = view.subscriber
-        items, text_items = [], []
-        for item in view.items:
-            text, html = self.paper_card(item.paper)
-            matched_html, matched_text = self.matched_line(item)
-            items.append({**html, "matched": matched_html})
-            text_items.append({**text, "matched": matched_text})
+        html_groups, text_groups = self.groups(view)
         return {
             "site_url": settings.SITE_URL,
             "date_label": date_label(edition=view.edition),
+            "short_date": short_date(edition=view.edition),
+            "subject_topic": subject_topic(view.items),
             "frequency_label": view.frequency,
-            "count": len(items),
-            "first_title": text_items[0]["title"] if text_items else "",
-            "items": items,
-            "text_items": text_items,
+            "count": len(view.items),
+            "first_title": text_groups[0]["items"][0]["title"] if text_groups else "",
+            "groups": html_groups,
+            "text_groups": text_groups,
             "email": subscriber.email,
             "preferences_url": tokens.preferences_url(subscriber),
             "unsubscribe_url": tokens.unsubscribe_url(subscriber),
             "view_url": digest_view_url(subscriber=subscriber, digest_id=view.digest_id),
         }
+
+    def subject(self, view: DigestView) -> str:
+        """The subject line alone (the feed of a subscriber's digests titles each entry with it)."""
+        context = {"subject_topic": subject_topic(view.items), "short_date": short_date(edition=view.edition)}
+        return mail.one_line(self.subject_template.render(context))
 
     def render(self, view: DigestView) -> RenderedDigest:
         context = self.context(view)

@@ -254,3 +254,14 @@ def digest_views(*, digest_ids: list[int]) -> list[DigestView]:
         )
         for digest in digests
     ]
+
+
+def sent_digest_views(*, subscriber_id: int, limit: int) -> list[tuple[Digest, DigestView]]:
+    """The subscriber's latest sent digests, newest first, each with its view: four queries."""
+    digests = list(
+        Digest.objects.filter(subscriber_id=subscriber_id, status=Digest.Status.SENT).order_by(
+            "-sent_at", "-id"
+        )[:limit]
+    )
+    views = {view.digest_id: view for view in digest_views(digest_ids=[digest.id for digest in digests])}
+    return [(digest, views[digest.id]) for digest in digests]

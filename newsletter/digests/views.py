@@ -16,15 +16,16 @@ from newsletter.digests.selectors import digest_views
 from newsletter.subscriptions import tokens
 from newsletter.subscriptions.token_pages import link_invalid, private
 
-# The page is the email's own HTML, whose styles are inline: allow inline styles and nothing
-# else (no scripts, not framable); its one form posts back to this site.
+# The page is the email's own HTML, whose styles are inline, under the site's header (its
+# stylesheet): allow those styles and nothing else (no scripts, not framable); its one form posts
+# back to this site.
 DIGEST_PAGE_CSP = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; "
+    "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src https: data:; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 # What the page shows of the email's context: the papers, never the links signed for the subscriber
 # or their address.
-PAGE_CONTEXT = ("date_label", "frequency_label", "count", "first_title", "items")
+PAGE_CONTEXT = ("date_label", "frequency_label", "count", "first_title", "groups")
 
 
 def digest_view(request: HttpRequest, token: str) -> HttpResponse:

@@ -74,6 +74,7 @@ class SubscriberAdmin(admin.ModelAdmin):
     inlines = [InterestInline]
     readonly_fields = [
         "key", "created_at", "confirmed_at", "unsubscribed_at", "signup_ip", "confirmed_ip", "token_version",
+        "feed_version",
     ]  # fmt: skip
     actions = ["resend_confirmation", "pause", "unsubscribe", "export_csv"]
     change_list_template = "newsletter/admin/subscriber_change_list.html"

@@ -272,6 +272,12 @@ def subscriber_resubscribe(*, subscriber: Subscriber) -> bool:
     )
 
 
+def subscriber_feed_reset(*, subscriber: Subscriber) -> None:
+    """A new address for the subscriber's digest feed; the old one stops working (tokens.FEED)."""
+    Subscriber.objects.filter(pk=subscriber.pk).update(feed_version=F("feed_version") + 1)
+    subscriber.refresh_from_db(fields=["feed_version"])
+
+
 def subscriber_undo_unsubscribe(*, subscriber: Subscriber) -> bool:
     """Back to active, from the unsubscribe link's own page, within UNDO_UNSUBSCRIBE_WINDOW of leaving.
 

@@ -3,6 +3,11 @@
 A token is `django.core.signing.dumps` of the subscriber's random `key` (never the pk) and their
 `token_version`, with one salt per purpose, so a confirmation token cannot be replayed as an
 unsubscribe token and vice versa. Bumping `Subscriber.token_version` revokes every link sent so far.
+
+The feed of a subscriber's digests has a token of its own purpose, which grants that feed and nothing
+else (and no other token grants the feed). It also carries `Subscriber.feed_version`, so resetting
+the feed's address revokes it alone; a new token_version (an address change, a resubscription)
+revokes it with every other link.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ class Purpose(StrEnum):
     UNSUBSCRIBE = "unsubscribe"
     CHANGE_EMAIL = "change-email"
     VIEW_DIGEST = "view-digest"
+    FEED = "digest-feed"
 
 
 # How long each kind of link works. Unsubscribe and view-digest links work as long as the
@@ -37,6 +43,7 @@ MAX_AGE: dict[Purpose, dt.timedelta | None] = {
     Purpose.MANAGE: dt.timedelta(days=365),
     Purpose.UNSUBSCRIBE: None,
     Purpose.VIEW_DIGEST: None,
+    Purpose.FEED: None,
 }
 
 
@@ -114,6 +121,14 @@ def subscriber_from_token(
     return subscriber, data
 
 
+def subscriber_from_feed_token(token: str) -> Subscriber:
+    """The subscriber whose digests a feed token shows, unless the feed's address was reset since."""
+    subscriber, data = subscriber_from_token(token, Purpose.FEED)
+    if not constant_time_compare(str(subscriber.feed_version), str(data.extra.get("f"))):
+        raise TokenRevoked("the feed's address was reset")
+    return subscriber
+
+
 # Emails carry absolute URLs (SITE_URL); pages link and redirect with paths, which stay on whatever
 # host the page was opened on.
 
@@ -147,3 +162,9 @@ def unsubscribe_url(subscriber: Subscriber) -> str:
 def change_email_url(subscriber: Subscriber, new_email: str) -> str:
     token = make_token(subscriber, Purpose.CHANGE_EMAIL, extra={"email": new_email})
     return absolute_url(reverse("newsletter:change_email_confirm", args=[token]))
+
+
+def feed_url(subscriber: Subscriber) -> str:
+    """The private address of the subscriber's digests as an Atom feed (shown on the preferences page)."""
+    token = make_token(subscriber, Purpose.FEED, extra={"f": subscriber.feed_version})
+    return absolute_url(reverse("newsletter:digest_feed", args=[token]))

@@ -111,6 +111,7 @@ def _preferences_page(
         "email_form": EmailChangeForm(),
         "token": request.token,
         "unsubscribe_path": tokens.unsubscribe_path(subscriber),
+        "feed_url": tokens.feed_url(subscriber),
     }
     return render(request, "newsletter/preferences.html", context, status=status)
 
@@ -150,6 +151,14 @@ def resume(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
         messages.success(request, "Welcome back: you are subscribed again. Older links no longer work.")
         # The resubscription revoked the token in this page's URL.
         return redirect(tokens.preferences_path(subscriber))
+    return redirect("newsletter:preferences", request.token)
+
+
+@require_POST
+@with_subscriber(Purpose.MANAGE)
+def reset_feed(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
+    services.subscriber_feed_reset(subscriber=subscriber)
+    messages.success(request, "Your feed has a new address. The old one no longer works.")
     return redirect("newsletter:preferences", request.token)
 
 

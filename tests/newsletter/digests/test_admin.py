@@ -5,9 +5,9 @@ from datetime import timedelta
 from django.urls import reverse
 from django.utils import timezone
 
-from newsletter.delivery.dashboard import dashboard_figures
 from newsletter.digests.sweep import digests_sweep
 from newsletter.models import Digest, Subscriber
+from newsletter.operations.selectors import days_ending, digest_outcomes
 from tests.newsletter.digests.test_sending import planned_digests
 
 
@@ -88,13 +88,20 @@ def test_admin_change_page_shows_the_send_window_and_released_items(admin_client
     assert html.count('<img src="/static/admin/img/icon-yes.svg" alt="True">') == 4  # each item released
 
 
-def test_dashboard_counts_ignore_cancelled_and_expired_digests(admin_client):
+def test_dashboard_counts_cancelled_and_expired_digests_apart(admin_client):
     ids = planned_digests(3)
-    Digest.objects.filter(id=ids[0]).update(status="sent", sent_at=timezone.now())
-    Digest.objects.filter(id=ids[1]).update(status="cancelled")
-    Digest.objects.filter(id=ids[2]).update(status="expired")
+    now = timezone.now()
+    Digest.objects.filter(id=ids[0]).update(status="sent", sent_at=now, updated_at=now)
+    Digest.objects.filter(id=ids[1]).update(status="cancelled", updated_at=now)
+    Digest.objects.filter(id=ids[2]).update(status="expired", updated_at=now)
 
-    figures = dashboard_figures(now=timezone.now())
+    outcomes = digest_outcomes(days=days_ending(now=now))
 
-    assert (figures.sent_today, figures.failed_today, figures.skipped_today) == (1, 0, 0)
+    assert {status: values[-1] for status, values in outcomes.items()} == {
+        "sent": 1,
+        "failed": 0,
+        "skipped": 0,
+        "cancelled": 1,
+        "expired": 1,
+    }
     assert admin_client.get("/admin/dashboard/").status_code == 200

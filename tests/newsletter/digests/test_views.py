@@ -37,8 +37,25 @@ def test_view_in_browser_link_shows_the_same_digest(client, db):
     for item in digest.items.select_related("paper"):
         assert item.paper.hf_url in hrefs
     assert "View in browser" not in soup.text
-    assert "style-src 'unsafe-inline'" in response["Content-Security-Policy"]
+    # The email's inline styles, and the site's stylesheet for its header; nothing else.
+    assert "style-src 'self' 'unsafe-inline'" in response["Content-Security-Policy"]
     assert "script-src" not in response["Content-Security-Policy"]  # default-src 'none' covers scripts
+
+
+def test_the_page_has_the_sites_header_and_ways_back_to_the_site(client, db):
+    [digest_id] = planned_digests(1)
+    digest = Digest.objects.select_related("subscriber").get(id=digest_id)
+
+    soup = BeautifulSoup(client.get(view_path(digest)).content, "lxml")
+
+    nav = soup.select_one("header.site-header nav")
+    assert [(a.text, a["href"]) for a in nav.find_all("a")] == [
+        ("Paperbox", "/"),
+        ("Papers", "/papers/"),
+        ("Subscribe", "/"),
+    ]
+    assert soup.find("link", rel="stylesheet")["href"] == "/static/css/site.css"
+    assert soup.find("a", string="Browse today's papers on Paperbox")["href"] == "/papers/"
 
 
 def test_the_page_shows_the_digest_and_nothing_else_about_its_subscriber(client, db):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -62,7 +63,7 @@ def test_dry_run_renders_but_sends_and_writes_nothing(papers, fake, capsys):  # 
     call_command("send_digests", "--now", "--dry-run")
 
     out = capsys.readouterr().out
-    assert "ada@example.com: 5 new papers for you" in out
+    assert re.search(r"ada@example.com: Paperbox · 5 papers on diffusion · week of \d+ [A-Z][a-z]{2}\n", out)
     assert "Dry run: 1 digest(s) would be sent" in out
     assert fake.requests == 0
     assert (Digest.objects.count(), DigestItem.objects.count()) == (0, 0)
@@ -88,7 +89,11 @@ def test_preview_digest_writes_the_next_digest_to_a_file(papers, settings, tmp_p
     html = path.read_text()
     assert "5 new papers matching your interests" in html
     assert "https://huggingface.co/papers/" in html
-    assert path.with_suffix(".txt").read_text().startswith("Subject: 5 new papers for you")
+    assert (
+        path.with_suffix(".txt")
+        .read_text()
+        .startswith("Subject: Paperbox · 5 papers on diffusion · week of ")
+    )
     assert Digest.objects.count() == 0  # a preview saves nothing
 
 

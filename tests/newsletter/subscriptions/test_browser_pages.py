@@ -74,6 +74,10 @@ def test_the_view_in_browser_page_emails_the_preferences_link_without_showing_it
         page.add_init_script(RECORD_VIOLATIONS)
         page.goto(digest_view_url(subscriber=digest.subscriber, digest_id=digest.id))
         assert digest.subscriber.email not in page.content()
+        # The site's header, styled by the site's stylesheet (which the page's CSP lets in).
+        brand = page.locator("header.site-header a.brand")
+        assert brand.is_visible()
+        assert brand.evaluate("a => getComputedStyle(a).fontWeight") == "700"
         # The page sends no Referer: the browser posts its form with `Origin: null`.
         page.click("button:has-text('Email me my preferences link')")
         page.wait_for_selector("h1:has-text('Check your inbox')")

@@ -107,7 +107,7 @@ def test_the_digest_subject_is_plain_text_not_html(subscriber):
         subscriber=subscriber, edition="2026-05-08", frequency="daily", items=[ItemView(paper=paper)]
     )
     message = DigestRenderer().message(view)
-    assert message.subject == f"1 new paper for you: {HOSTILE_TITLE} (Friday 8 May 2026)"
+    assert message.subject == f"Paperbox · {HOSTILE_TITLE} · 8 May"
     assert "&amp;A" in message.alternatives[0][0]  # the HTML body is still escaped
 
 
@@ -116,6 +116,7 @@ def test_every_subject_template_renders_values_as_typed(path):
     context = {
         "count": 1,
         "first_title": HOSTILE_TITLE,
+        "subject_topic": HOSTILE_TITLE,
         "date_label": "week 19, 2026",
         "new_email": "a&b@x.org",
     }

@@ -562,6 +562,10 @@ def test_post_redirects_stay_on_the_host_the_page_was_opened_on(client, settings
     preferences_path = response["Location"]
     token = preferences_path.split("/")[2]
     html = client.get(preferences_path).content.decode()
+    # The feed's address is for a feed reader, not this browser: the public one, as in an email.
+    feed_url = re.search(r'id="feed-url" value="([^"]+)"', html).group(1)
+    assert feed_url.startswith("https://paperbox.example/digest-feed/")
+    html = html.replace(feed_url, "")
     assert 'action="/unsubscribe/' in html and "paperbox.example" not in html
 
     subscriber = Subscriber.objects.get()

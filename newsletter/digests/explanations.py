@@ -1,0 +1,116 @@
+"""Why a paper is in a digest: the explanation the email and the web view show under each paper.
+
+One reason today: the interest lines that picked the paper, each with every word of the paper it
+matched (matching.explain_match finds them when the digest is shown; the planner stores only the
+lines). A new kind of reason (a paper close to the reader's description) is one more part: an
+Explanation is its parts joined, each part written once as HTML and once as plain text.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from newsletter.matching import explain_match
+from papers.models import Paper
+from papers.records import paper_record_from_paper
+
+# Inline: Gmail drops <style> in many cases (templates/emails/digest-body.html says more).
+MARK_OPEN = '<mark class="pb-mark" style="background-color:#fff1a8;color:#1a1d21;padding:0 2px;">'
+PART_SEPARATOR = " · "
+# (line, paper) pairs whose words a process keeps: a day's papers times the popular lines, with room.
+MATCHED_WORDS_KEPT = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    html: SafeString
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    html: SafeString
+    text: str
+
+    @classmethod
+    def joined(cls, parts: Sequence[Part]) -> Explanation:
+        html = mark_safe(PART_SEPARATOR.join(part.html for part in parts))  # noqa: S308 - parts are escaped
+        return cls(html=html, text=PART_SEPARATOR.join(part.text for part in parts))
+
+
+class MatchedWords:
+    """The words each line matched in each paper, kept for the life of the process (a worker sends
+    chunk after chunk of the same day's papers to readers with the same popular lines), bounded.
+
+    The key holds a fingerprint of what the words are found in (title, abstract, authors, keywords), so
+    a paper that changed since is explained again; not the texts themselves, which would keep every
+    chunk's copy of them alive. Words are kept, not the tokenized papers: holding thousands of
+    tokens alive makes the garbage collector walk them again and again (measured: rendering at half
+    speed); tuples of strings it does not walk at all.
+    """
+
+    def __init__(self, *, limit: int = MATCHED_WORDS_KEPT) -> None:
+        self.limit = limit
+        self._kept: OrderedDict[tuple, tuple[str, ...]] = OrderedDict()
+
+    def of(self, interest: str, paper: Paper) -> tuple[str, ...]:
+        """Every word of the paper the line matched, in reading order, each spelling once (any case)."""
+        key = (interest, paper.id, _fingerprint(paper))
+        found = self._kept.get(key)
+        if found is not None:
+            self._kept.move_to_end(key)
+            return found
+        seen: dict[str, str] = {}
+        for word in explain_match([interest], paper_record_from_paper(paper)):
+            seen.setdefault(word.casefold(), word)
+        found = self._kept[key] = tuple(seen.values())
+        if len(self._kept) > self.limit:
+            self._kept.popitem(last=False)
+        return found
+
+
+def _fingerprint(paper: Paper) -> int:
+    return hash((paper.title, paper.abstract, tuple(paper.authors or ()), tuple(paper.ai_keywords or ())))
+
+
+matched_words = MatchedWords()
+
+
+class ItemExplainer:
+    """Explanations for the items of many digests: readers with the same lines for the same paper
+    share one (a sending chunk repeats them a lot), and every explainer of the process shares the
+    words (MatchedWords)."""
+
+    def __init__(self) -> None:
+        self._explained: dict[tuple, Explanation] = {}
+
+    def explain(self, *, interests: Sequence[str], paper: Paper, heading: str = "") -> Explanation:
+        """`heading` is the line the paper is listed under, if the digest shows one: not repeated."""
+        key = (tuple(interests), paper.id, heading)
+        found = self._explained.get(key)
+        if found is None:
+            parts = [
+                self._matched(interest, paper, first=number == 0, named=interest != heading)
+                for number, interest in enumerate(interests)
+            ]
+            found = self._explained[key] = Explanation.joined(parts)
+        return found
+
+    def _matched(self, interest: str, paper: Paper, *, first: bool, named: bool) -> Part:
+        words = matched_words.of(interest, paper)
+        lead = "Matched" if first else "also"
+        name_html = f" “{escape(interest)}”" if named else ""
+        name_text = f" “{interest}”" if named else ""
+        if not words:
+            return Part(mark_safe(f"{lead}{name_html}"), f"{lead}{name_text}")  # noqa: S308 - escaped
+        html_words = ", ".join(f"{MARK_OPEN}{escape(word)}</mark>" for word in words)
+        text_words = ", ".join(f"*{word}*" for word in words)
+        return Part(
+            mark_safe(f"{lead}{name_html}: {html_words}"),  # noqa: S308 - every piece escaped
+            f"{lead}{name_text}: {text_words}",
+        )
