@@ -478,3 +478,7 @@ class PlanningShard(models.Model):
 
     def __str__(self) -> str:
         return f"run {self.run_id} shard {self.number} ({self.status})"
+
+
+# Models kept beside the code of their concept, registered with the app here.
+from newsletter.feedback.models import Rating, TasteModel  # noqa: E402, F401

@@ -8,7 +8,8 @@ snippet are prepared once per renderer (a sending chunk shares most papers), the
 matched in each paper are found once per process (explanations.py), and the templates are compiled
 once per process. The HTML template
 carries its styles inline already, so nothing is inlined per email. Only the groups, the
-explanations and the links (signed per subscriber) differ per digest.
+explanations and the links (signed per subscriber, and per paper for "more / less like this")
+differ per digest.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from django.utils.safestring import SafeString, mark_safe
 from newsletter import mail
 from newsletter.digests import editions
 from newsletter.digests.explanations import ItemExplainer
+from newsletter.feedback.links import rating_links
 from newsletter.matching import Source
 from newsletter.models import Subscriber
 from newsletter.subscriptions import tokens
@@ -208,11 +210,20 @@ class DigestRenderer:
                     source=item.source,
                     liked=item.liked,
                 )
-                html_items.append({**html, "number": number, "why": why.html})
-                text_items.append({**text, "number": number, "why": why.text})
+                links = self.rating_links(view, item.paper)
+                html_items.append({**html, **links, "number": number, "why": why.html})
+                text_items.append({**text, **links, "number": number, "why": why.text})
             html_groups.append({"heading": heading, "items": html_items})
             text_groups.append({"heading": heading, "items": text_items})
         return html_groups, text_groups
+
+    @staticmethod
+    def rating_links(view: DigestView, paper: Paper) -> dict[str, str]:
+        """The paper's "more / less like this" links; none in a preview, which has no digest to rate from."""
+        if view.digest_id is None:
+            return {}
+        links = rating_links(subscriber=view.subscriber, digest_id=view.digest_id, paper_id=paper.id)
+        return {"more_url": links.more_url, "less_url": links.less_url}
 
     def context(self, view: DigestView) -> dict[str, Any]:
         subscriber = view.subscriber

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('newsletter', '0006_subscriber_feed_version_dashboard_indexes'),
+        ('newsletter', '0007_feedback'),
         ('papers', '0003_search_terms'),
     ]
 

@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Count, Min, Q, QuerySet
 from django.db.models.functions import Lower
 
+from newsletter.feedback.selectors import subscriber_ratings
 from newsletter.matching import explain_match
 from newsletter.models import DeliveryEvent, Digest, Interest, Subscriber
 from newsletter.retention import RetentionPolicy
@@ -78,6 +79,15 @@ def subscriber_data_export(*, subscriber: Subscriber) -> dict[str, Any]:
             for i in subscriber.interests.all()
         ],
         "digests": [_digest_export(digest) for digest in digests],
+        "ratings": [
+            {
+                "arxiv_id": rating.arxiv_id,
+                "title": rating.title,
+                "rating": rating.direction.label,
+                "rated_at": _iso(rating.rated_at),
+            }
+            for rating in subscriber_ratings(subscriber=subscriber)
+        ],
         "what_we_keep": RetentionPolicy.from_settings().described(),
         "delivery_events": [
             {"event": e.event, "timestamp": _iso(e.timestamp), "reason": e.reason}

@@ -429,7 +429,7 @@ def subscriber_erase(*, subscriber: Subscriber) -> None:
     with transaction.atomic():
         suppression_add(email=subscriber.email, reason=Suppression.Reason.ERASED)
         DeliveryEvent.objects.filter(Q(subscriber=subscriber) | Q(email__iexact=subscriber.email)).delete()
-        # Cascades to interests, digests and digest items.
+        # Cascades to interests, digests, digest items, ratings and the taste model.
         subscriber.delete()
 
 

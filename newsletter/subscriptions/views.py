@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from newsletter import tasks
 from newsletter.client_address import client_address
+from newsletter.feedback.selectors import subscriber_ratings
 from newsletter.models import Subscriber
 from newsletter.subscriptions import selectors, services, tokens
 from newsletter.subscriptions.forms import EmailChangeForm, ManageLinkForm, PreferencesForm, SignupForm
@@ -116,6 +117,7 @@ def _preferences_page(
         "token": request.token,
         "unsubscribe_path": tokens.unsubscribe_path(subscriber),
         "feed_url": tokens.feed_url(subscriber),
+        "ratings": subscriber_ratings(subscriber=subscriber),
     }
     return render(request, "newsletter/preferences.html", context, status=status)
 
