@@ -57,6 +57,7 @@ def subscriber_data_export(*, subscriber: Subscriber) -> dict[str, Any]:
             "send_hour": subscriber.send_hour,
             "time_zone": subscriber.time_zone,
             "papers_per_digest": subscriber.papers_per_digest,
+            "also_trending": subscriber.also_trending,
             "created_at": _iso(subscriber.created_at),
             "confirmed_at": _iso(subscriber.confirmed_at),
             "unsubscribed_at": _iso(subscriber.unsubscribed_at),
@@ -71,6 +72,7 @@ def subscriber_data_export(*, subscriber: Subscriber) -> dict[str, Any]:
             {
                 "text": i.text,
                 "canonical": i.canonical,
+                "kind": i.kind,
                 "position": i.position,
                 "created_at": _iso(i.created_at),
             }
@@ -110,6 +112,7 @@ def _digest_export(digest: Digest) -> dict[str, Any]:
                 "title": item.paper.title,
                 "score": item.score,
                 "matched_interests": item.matched_interests,
+                "source": item.source,
                 # Found now, as when the digest is shown: the planner stores only the lines.
                 "matched_terms": explain_match(item.matched_interests, paper_record_from_paper(item.paper)),
             }

@@ -58,7 +58,11 @@ def signup(request: HttpRequest) -> HttpResponse:
             return render(request, "newsletter/signup.html", {"form": form}, status=429)
         # Known address or not, the same work here; the rest happens in the task.
         tasks.queue_signup(
-            email=email, interests=form.cleaned_data["interests"], schedule=schedule_from(form), ip=ip
+            email=email,
+            interests=form.cleaned_data["interests"],
+            schedule=schedule_from(form),
+            ip=ip,
+            also_trending=form.cleaned_data["also_trending"],
         )
         return redirect("newsletter:check_inbox")
     status = 400 if form.is_bound else 200
@@ -131,6 +135,7 @@ def preferences(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
         interests=form.cleaned_data["interests"],
         schedule=schedule_from(form),
         papers_per_digest=form.cleaned_data["papers_per_digest"],
+        also_trending=form.cleaned_data["also_trending"],
     )
     messages.success(request, "Your preferences are saved.")
     return redirect("newsletter:preferences", request.token)
