@@ -197,7 +197,6 @@ PLANNING_SHARD_SIZE = env_int("PLANNING_SHARD_SIZE", 20_000, minimum=1)
 DIGEST_ITEM_RETENTION_DAYS = env_int("DIGEST_ITEM_RETENTION_DAYS", 30, minimum=9)
 DIGEST_RETENTION_DAYS = env_int("DIGEST_RETENTION_DAYS", 365, minimum=DIGEST_ITEM_RETENTION_DAYS)
 DELIVERY_EVENT_RETENTION_DAYS = env_int("DELIVERY_EVENT_RETENTION_DAYS", 180, minimum=30)
-
 # --- Paper sources ----------------------------------------------------------------------------
 PAPER_SOURCE_CHOICES = {"hf", "hf-api", "arxiv-rss", "arxiv-list"}
 PAPER_SOURCES = env_choices("PAPER_SOURCES", "hf,arxiv-rss", allowed=PAPER_SOURCE_CHOICES)

@@ -132,6 +132,14 @@ class Subscriber(models.Model):
     # Bumped to revoke the address of the digests' feed alone (subscriptions/tokens.py, Purpose.FEED):
     # resetting a leaked feed address leaves the links in the emails working.
     feed_version = models.PositiveIntegerField(default=1)
+    # A reader with interests may also want the period's most upvoted papers their lines did not pick
+    # (a reader without interests gets only those).
+    # db_default too: bulk loads that name only the columns they know (COPY) get the default.
+    also_trending = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Add an “Also trending” section to digests picked by interests.",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -182,13 +190,32 @@ class Subscriber(models.Model):
         return self.email
 
 
+class InterestKind(models.TextChoices):
+    """What a line asks for; the values are those of the pick it makes (matching.Source)."""
+
+    KEYWORD = matching.Source.KEYWORD.value, "Keywords"
+    MEANING = matching.Source.MEANING.value, "Description (~)"
+    EXAMPLE = matching.Source.EXAMPLE.value, "Example paper (like:)"
+
+
 class Interest(models.Model):
-    """One line of a subscriber's interests: the text exactly as typed and its canonical form."""
+    """One line of a subscriber's interests: the text exactly as typed and its canonical form.
+
+    A keyword line stores its compiled syntax tree; a `~ description` line the embedding of its
+    description (papers.embeddings, computed when saved); a `like:ARXIV_ID` line its paper.
+    """
+
+    Kind = InterestKind
 
     subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="interests")
     text = models.CharField(max_length=MAX_INTEREST_LENGTH)
     canonical = models.CharField(max_length=400, db_index=True)
     compiled = CompiledInterestField()
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.KEYWORD, db_default=Kind.KEYWORD)
+    vector = models.BinaryField(null=True, blank=True, help_text="The description's embedding (float32).")
+    example = models.ForeignKey(
+        "papers.Paper", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     position = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -199,6 +226,7 @@ class Interest(models.Model):
                 fields=["subscriber", "canonical"], name="interest_unique_per_subscriber"
             ),
             models.CheckConstraint(condition=~Q(text=""), name="interest_text_not_empty"),
+            models.CheckConstraint(condition=Q(kind__in=InterestKind.values), name="interest_kind_valid"),
         ]
 
     def __str__(self) -> str:
@@ -284,7 +312,17 @@ class Digest(models.Model):
         return f"{self.subscriber_id} {self.edition} ({self.status})"
 
 
+class PickSource(models.TextChoices):
+    KEYWORD = matching.Source.KEYWORD.value, "Keyword line"
+    MEANING = matching.Source.MEANING.value, "Close to a description"
+    EXAMPLE = matching.Source.EXAMPLE.value, "Like an example paper"
+    TASTE = matching.Source.TASTE.value, "Learnt from ratings"
+    TRENDING = matching.Source.TRENDING.value, "Trending"
+
+
 class DigestItem(models.Model):
+    Source = PickSource
+
     digest = models.ForeignKey(Digest, on_delete=models.CASCADE, related_name="items")
     # Denormalized from the digest so the database itself forbids sending a paper twice to someone.
     # No foreign-key constraint in the database for this copy and for the paper: a day's planning
@@ -304,6 +342,20 @@ class DigestItem(models.Model):
     # The lines that picked the paper, as typed; the words to highlight are found when the digest
     # is shown (matching.explain_match), for ten papers rather than for every pick of a run.
     matched_interests = models.JSONField(default=list)
+    # How it was picked: the digest groups trending papers apart and says why each paper is there.
+    source = models.CharField(
+        max_length=8, choices=PickSource.choices, default=PickSource.KEYWORD, db_default=PickSource.KEYWORD
+    )
+    # The paper it is close to, for "like <title>" and "because you liked <title>" (no database
+    # constraint, as for `paper`).
+    liked_paper = models.ForeignKey(
+        "papers.Paper",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+    )
 
     class Meta:
         ordering = ["digest_id", "rank"]
@@ -314,6 +366,7 @@ class DigestItem(models.Model):
                 name="digestitem_paper_once_per_subscriber",
             ),
             models.UniqueConstraint(fields=["digest", "rank"], name="digestitem_rank_unique"),
+            models.CheckConstraint(condition=Q(source__in=PickSource.values), name="digestitem_source_valid"),
         ]
 
     def __str__(self) -> str:
@@ -425,3 +478,7 @@ class PlanningShard(models.Model):
 
     def __str__(self) -> str:
         return f"run {self.run_id} shard {self.number} ({self.status})"
+
+
+# Models kept beside the code of their concept, registered with the app here.
+from newsletter.feedback.models import Rating, TasteModel  # noqa: E402, F401

@@ -57,10 +57,15 @@ EMAIL_RETRY_LONGEST_WAIT = 600.0
 
 
 def queue_signup(
-    *, email: str, interests: Sequence[InterestLine], schedule: Schedule, ip: str | None
+    *,
+    email: str,
+    interests: Sequence[InterestLine],
+    schedule: Schedule,
+    ip: str | None,
+    also_trending: bool = False,
 ) -> None:
     lines = [[line.text, line.canonical] for line in interests]
-    signup_subscriber.delay_on_commit(email, lines, dataclasses.asdict(schedule), ip)
+    signup_subscriber.delay_on_commit(email, lines, dataclasses.asdict(schedule), ip, also_trending)
 
 
 @shared_task(
@@ -69,12 +74,16 @@ def queue_signup(
     autoretry_for=(OperationalError,),
     retry_backoff=5,
 )
-def signup_subscriber(email: str, interests: list[list[str]], schedule: dict, ip: str | None) -> str:
+def signup_subscriber(
+    email: str, interests: list[list[str]], schedule: dict, ip: str | None, also_trending: bool = False
+) -> str:
+    # also_trending has a default: a message queued before it existed still runs.
     subscriber_id = subscriber_signup(
         email=email,
         interests=[InterestLine(text=text, canonical=canonical) for text, canonical in interests],
         schedule=Schedule(**schedule),
         ip=ip,
+        also_trending=also_trending,
     )
     if subscriber_id is None:
         return "suppressed: nothing to send"

@@ -1,10 +1,11 @@
 """Every public route of the newsletter app, written out in one place."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from newsletter.delivery import webhooks
 from newsletter.digests import feeds
 from newsletter.digests import views as digests
+from newsletter.feedback import views as feedback
 from newsletter.subscriptions import preview
 from newsletter.subscriptions import views as subscriptions
 
@@ -23,6 +24,12 @@ urlpatterns = [
     path("preferences/<str:token>/export/", subscriptions.export_data, name="export"),
     path("preferences/<str:token>/erase/", subscriptions.erase, name="erase"),
     path("preferences/<str:token>/feed/reset/", subscriptions.reset_feed, name="reset_feed"),
+    path(
+        "preferences/<str:token>/ratings/<int:paper_id>/undo/",
+        feedback.preferences_rating_undo,
+        name="preferences_rating_undo",
+    ),
+    path("preferences/<str:token>/ratings/reset/", feedback.preferences_ratings_reset, name="ratings_reset"),
     path("change-email/<str:token>/", subscriptions.change_email_confirm, name="change_email_confirm"),
     path("unsubscribe/<str:token>/", subscriptions.unsubscribe, name="unsubscribe"),
     path("unsubscribe/<str:token>/undo/", subscriptions.undo_unsubscribe, name="undo_unsubscribe"),
@@ -41,6 +48,9 @@ urlpatterns = [
     ),
     # Digests: each subscriber's sent digests as an Atom feed, at a private address.
     path("digest-feed/<str:token>/", feeds.digest_feed, name="digest_feed"),
+    # Feedback: each paper's "more / less like this" links in a digest.
+    re_path(r"^rate/(?P<token>[^/]+)/(?P<direction>more|less)/$", feedback.rate, name="rate"),
+    path("rate/<str:token>/undo/", feedback.rate_undo, name="rate_undo"),
     # Delivery: SendGrid's signed Event Webhook.
     path("webhooks/sendgrid/", webhooks.sendgrid_events, name="sendgrid_events"),
 ]

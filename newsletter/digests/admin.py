@@ -24,7 +24,7 @@ from newsletter.models import Digest, DigestItem
 
 class DigestItemInline(admin.TabularInline):
     model = DigestItem
-    fields = ("rank", "paper", "score", "matched_interests", "released")
+    fields = ("rank", "paper", "score", "source", "matched_interests", "released")
     readonly_fields = fields
     extra = 0
     can_delete = False

@@ -1,8 +1,9 @@
 """Why a paper is in a digest: the explanation the email and the web view show under each paper.
 
-One reason today: the interest lines that picked the paper, each with every word of the paper it
-matched (matching.explain_match finds them when the digest is shown; the planner stores only the
-lines). A new kind of reason (a paper close to the reader's description) is one more part: an
+The reasons are the interest lines that picked the paper: a keyword line with every word of the
+paper it matched (matching.explain_match finds them when the digest is shown; the planner stores
+only the lines), a `~` line as "close to your description", a `like:` line as "like <title>"; and
+for papers no line picked, "because you liked <title>" (the reader's ratings) or "trending". An
 Explanation is its parts joined, each part written once as HTML and once as plain text.
 """
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from newsletter.matching import explain_match
+from newsletter.matching import Source, explain_match, line_kind
 from papers.models import Paper
 from papers.records import paper_record_from_paper
 
@@ -89,17 +90,42 @@ class ItemExplainer:
     def __init__(self) -> None:
         self._explained: dict[tuple, Explanation] = {}
 
-    def explain(self, *, interests: Sequence[str], paper: Paper, heading: str = "") -> Explanation:
-        """`heading` is the line the paper is listed under, if the digest shows one: not repeated."""
-        key = (tuple(interests), paper.id, heading)
+    def explain(
+        self,
+        *,
+        interests: Sequence[str],
+        paper: Paper,
+        heading: str = "",
+        source: str = Source.KEYWORD,
+        liked: Paper | None = None,
+    ) -> Explanation:
+        """`heading` is the line the paper is listed under, if the digest shows one: not repeated.
+        `liked` is the paper a pick by example or by taste is close to."""
+        key = (tuple(interests), paper.id, heading, source, liked.id if liked else None)
         found = self._explained.get(key)
         if found is None:
             parts = [
-                self._matched(interest, paper, first=number == 0, named=interest != heading)
+                self._line(interest, paper, first=number == 0, named=interest != heading, liked=liked)
                 for number, interest in enumerate(interests)
             ]
+            if source == Source.TASTE and liked is not None:
+                parts.append(_plain(f"Because you liked “{_title(liked)}”"))
+            if source == Source.TRENDING:
+                parts.append(_plain(f"Trending: among the most upvoted new papers (▲ {paper.upvotes})"))
             found = self._explained[key] = Explanation.joined(parts)
         return found
+
+    def _line(self, interest: str, paper: Paper, *, first: bool, named: bool, liked: Paper | None) -> Part:
+        kind = line_kind(interest)
+        if kind == Source.MEANING:
+            lead = "Close to your description" if first else "also close to your description"
+            return _plain(f"{lead} “{interest.lstrip('~ ')}”" if named else lead)
+        if kind == Source.EXAMPLE:
+            lead = "Like" if first else "also like"
+            reference = interest.split(":", 1)[1].strip()
+            title = _title(liked) if liked is not None and liked.arxiv_id in reference else reference
+            return _plain(f"{lead} “{title}”")
+        return self._matched(interest, paper, first=first, named=named)
 
     def _matched(self, interest: str, paper: Paper, *, first: bool, named: bool) -> Part:
         words = matched_words.of(interest, paper)
@@ -114,3 +140,11 @@ class ItemExplainer:
             mark_safe(f"{lead}{name_html}: {html_words}"),  # noqa: S308 - every piece escaped
             f"{lead}{name_text}: {text_words}",
         )
+
+
+def _plain(text: str) -> Part:
+    return Part(mark_safe(escape(text)), text)  # noqa: S308 - escaped right here
+
+
+def _title(paper: Paper) -> str:
+    return " ".join(paper.title.split())

@@ -15,6 +15,10 @@ matcher runs once per group (usually one, since papers arrive in hourly batches)
 Interests are not parsed here: each Interest row stores its compiled form (saved with the text).
 The paper index of a group is kept per process for the next shard of the same run (RecentIndexes).
 
+A subscriber without interests gets the group's trending papers (matching.TrendingOrder: most
+upvoted first, computed once per group); one with interests who asked for it gets, after their own
+picks, an "Also trending" section of the best few trending papers those picks left out.
+
 Planning a shard twice for the same edition creates nothing: due subscribers who already have a
 digest for the edition are left out, and the (subscriber, edition) unique constraint with
 `ignore_conflicts` covers any race.
@@ -35,7 +39,7 @@ from newsletter.digests import editions, selectors
 from newsletter.digests.bulk import insert_ignoring_conflicts
 from newsletter.digests.rendering import DigestView, ItemView
 from newsletter.digests.selectors import PaperRow, SubscriberRow
-from newsletter.matching import Match, PaperIndex, PaperRecord
+from newsletter.matching import ALSO_TRENDING_PAPERS, Match, PaperIndex, PaperRecord, TrendingOrder
 from newsletter.models import Digest, DigestItem, Subscriber
 from papers.models import Paper
 from papers.records import paper_record_from_paper
@@ -153,31 +157,69 @@ def _match(
     already_sent: list[tuple[int, int]],
     now: datetime,
 ) -> dict[int, list[Match]]:
-    """Run the matcher once per group of subscribers that share the same candidate papers."""
+    """Run the matcher once per group of subscribers that share the same candidate papers, then add
+    the trending papers of those who get them."""
     arrivals = [paper.first_seen_at for paper in papers]
     groups: dict[int, list[SubscriberRow]] = defaultdict(list)
     for row in due:
-        if interests.rows.get(row.id):
-            groups[bisect.bisect_right(arrivals, since[row.id])].append(row)
-        # else: nothing to match, a skipped digest
+        groups[bisect.bisect_right(arrivals, since[row.id])].append(row)
     records = [paper_record_from_paper(paper) for paper in papers]
     matches: dict[int, list[Match]] = {}
+    held: dict[int, set[int]] | None = None
     for start, rows in groups.items():
         if start >= len(records):
-            continue
+            continue  # no new papers: skipped digests
         candidates = records[start:]
-        table, compiled = interests.table_for(rows)
-        plan = matching.plan_table(
-            table,
-            candidates,
-            already_sent=already_sent,
-            today=now.date(),
-            compiled=compiled,
-            index=RECENT_INDEXES.get(candidates, papers[start:]),
-        )
-        # picks(): paper, score and the lines that picked it; the words are found when shown.
-        matches.update(plan.picks())
+        readers = [row for row in rows if interests.rows.get(row.id)]
+        if readers:
+            table, compiled = interests.table_for(readers)
+            plan = matching.plan_table(
+                table,
+                candidates,
+                already_sent=already_sent,
+                today=now.date(),
+                compiled=compiled,
+                index=RECENT_INDEXES.get(candidates, papers[start:]),
+            )
+            # picks(): paper, score and the lines that picked it; the words are found when shown.
+            matches.update(plan.picks())
+        trending = [row for row in rows if row.also_trending or not interests.rows.get(row.id)]
+        if trending:
+            held = _papers_held(already_sent) if held is None else held
+            _add_trending(
+                trending, TrendingOrder(candidates), interests=interests, held=held, matches=matches
+            )
     return matches
+
+
+def _papers_held(already_sent: list[tuple[int, int]]) -> dict[int, set[int]]:
+    """Subscriber id -> the candidate papers already in their digests."""
+    held: dict[int, set[int]] = defaultdict(set)
+    for subscriber_id, paper_id in already_sent:
+        held[subscriber_id].add(paper_id)
+    return held
+
+
+def _add_trending(
+    rows: list[SubscriberRow],
+    order: TrendingOrder,
+    *,
+    interests: selectors.CompiledInterests,
+    held: dict[int, set[int]],
+    matches: dict[int, list[Match]],
+) -> None:
+    """A whole digest of trending papers for readers without interests; for the others, a few more
+    after their own picks (papers their lines picked are not picked twice)."""
+    nothing: set[int] = set()
+    for row in rows:
+        picked = matches.get(row.id, [])
+        if interests.rows.get(row.id):
+            count, excluded = ALSO_TRENDING_PAPERS, (held.get(row.id, nothing), {m.paper_id for m in picked})
+        else:
+            count, excluded = row.papers_per_digest, (held.get(row.id, nothing),)
+        extra = order.pick(count, excluded=excluded)
+        if extra:
+            matches[row.id] = picked + extra
 
 
 class RecentIndexes:
@@ -279,12 +321,24 @@ def digests_write(*, plans: list[PlannedDigest], now: datetime) -> PlanningRepor
                 match.score,
                 encoded(match.interests),
                 False,
+                match.source.value,
+                match.liked_paper_id,
             )
             for rank, match in enumerate(plan.matches, start=1)
         )
     insert_ignoring_conflicts(
         DigestItem,
-        ["digest_id", "subscriber_id", "paper_id", "rank", "score", "matched_interests", "released"],
+        [
+            "digest_id",
+            "subscriber_id",
+            "paper_id",
+            "rank",
+            "score",
+            "matched_interests",
+            "released",
+            "source",
+            "liked_paper_id",
+        ],
         items,
     )
     report.items = len(items)
@@ -309,14 +363,22 @@ def digest_views_for_plans(*, plans: Iterable[PlannedDigest]) -> list[DigestView
     """Views of digests planned in memory only (previews, dry runs): two queries, nothing saved."""
     plans = list(plans)
     subscribers = Subscriber.objects.in_bulk([plan.subscriber_id for plan in plans])
-    papers = Paper.objects.in_bulk([match.paper_id for plan in plans for match in plan.matches])
+    papers = Paper.objects.in_bulk(
+        [match.paper_id for plan in plans for match in plan.matches]
+        + [match.liked_paper_id for plan in plans for match in plan.matches if match.liked_paper_id]
+    )
     return [
         DigestView(
             subscriber=subscribers[plan.subscriber_id],
             edition=plan.edition,
             frequency=subscribers[plan.subscriber_id].frequency,
             items=[
-                ItemView(paper=papers[match.paper_id], interests=list(match.interests))
+                ItemView(
+                    paper=papers[match.paper_id],
+                    interests=list(match.interests),
+                    source=match.source,
+                    liked=papers.get(match.liked_paper_id),
+                )
                 for match in plan.matches
             ],
         )

@@ -8,7 +8,8 @@ snippet are prepared once per renderer (a sending chunk shares most papers), the
 matched in each paper are found once per process (explanations.py), and the templates are compiled
 once per process. The HTML template
 carries its styles inline already, so nothing is inlined per email. Only the groups, the
-explanations and the links (signed per subscriber) differ per digest.
+explanations and the links (signed per subscriber, and per paper for "more / less like this")
+differ per digest.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from django.utils.safestring import SafeString, mark_safe
 from newsletter import mail
 from newsletter.digests import editions
 from newsletter.digests.explanations import ItemExplainer
+from newsletter.feedback.links import rating_links
+from newsletter.matching import Source
 from newsletter.models import Subscriber
 from newsletter.subscriptions import tokens
 from papers.authors import short_authors
@@ -42,10 +45,16 @@ SUBJECT_TITLE_LENGTH = 60
 CATEGORY = "digest"
 
 
+# The heading of the trending papers a digest adds under the reader's own picks.
+ALSO_TRENDING_HEADING = "Also trending"
+
+
 @dataclass(slots=True)
 class ItemView:
     paper: Paper
     interests: list[str] = field(default_factory=list)  # the lines that picked it, as typed
+    source: str = Source.KEYWORD  # how it was picked (matching.Source)
+    liked: Paper | None = None  # the paper it is close to ("like <title>", "because you liked <title>")
 
 
 @dataclass(slots=True)
@@ -114,6 +123,8 @@ def subject_topic(items: list[ItemView]) -> str:
     to the line with the better paper). One paper is named by its title."""
     if len(items) == 1:
         return snippet(items[0].paper.title, SUBJECT_TITLE_LENGTH)
+    if all(item.source == Source.TRENDING for item in items):
+        return f"{len(items)} trending papers"
     picked: dict[str, int] = {}  # in the order of each line's best paper, since items come best first
     for item in items:
         for interest in item.interests:
@@ -134,14 +145,17 @@ class ItemGroup:
 
 
 def group_items(items: list[ItemView]) -> list[ItemGroup]:
-    """Papers under the line that picked them, a paper several lines picked under its first. Items come
-    best first, so each group keeps the score order and groups come in the order of their best paper."""
-    groups: dict[str, ItemGroup] = {}
+    """Papers under the line that picked them, a paper several lines picked under its first, and
+    trending papers under "Also trending". Items come best first, so each group keeps the score order
+    and groups come in the order of their best paper (trending ones come last: the planner adds them
+    after the reader's picks)."""
+    groups: dict[tuple[bool, str], ItemGroup] = {}
     for item in items:
-        interest = item.interests[0] if item.interests else ""
-        group = groups.get(interest)
+        trending = item.source == Source.TRENDING
+        heading = ALSO_TRENDING_HEADING if trending else (item.interests[0] if item.interests else "")
+        group = groups.get((trending, heading))
         if group is None:
-            group = groups[interest] = ItemGroup(interest, [])
+            group = groups[(trending, heading)] = ItemGroup(heading, [])
         group.items.append(item)
     return list(groups.values())
 
@@ -189,12 +203,27 @@ class DigestRenderer:
             for item in group.items:
                 number += 1
                 text, html = self.paper_card(item.paper)
-                why = self.explainer.explain(interests=item.interests, paper=item.paper, heading=heading)
-                html_items.append({**html, "number": number, "why": why.html})
-                text_items.append({**text, "number": number, "why": why.text})
+                why = self.explainer.explain(
+                    interests=item.interests,
+                    paper=item.paper,
+                    heading=heading,
+                    source=item.source,
+                    liked=item.liked,
+                )
+                links = self.rating_links(view, item.paper)
+                html_items.append({**html, **links, "number": number, "why": why.html})
+                text_items.append({**text, **links, "number": number, "why": why.text})
             html_groups.append({"heading": heading, "items": html_items})
             text_groups.append({"heading": heading, "items": text_items})
         return html_groups, text_groups
+
+    @staticmethod
+    def rating_links(view: DigestView, paper: Paper) -> dict[str, str]:
+        """The paper's "more / less like this" links; none in a preview, which has no digest to rate from."""
+        if view.digest_id is None:
+            return {}
+        links = rating_links(subscriber=view.subscriber, digest_id=view.digest_id, paper_id=paper.id)
+        return {"more_url": links.more_url, "less_url": links.less_url}
 
     def context(self, view: DigestView) -> dict[str, Any]:
         subscriber = view.subscriber

@@ -34,6 +34,7 @@ class SubscriberRow:
     send_hour: int
     time_zone: str
     papers_per_digest: int
+    also_trending: bool
 
 
 @dataclass(slots=True)
@@ -75,7 +76,14 @@ def active_subscriber_rows(
     return [
         SubscriberRow(*values)
         for values in queryset.values_list(
-            "id", "email", "frequency", "weekday", "send_hour", "time_zone", "papers_per_digest"
+            "id",
+            "email",
+            "frequency",
+            "weekday",
+            "send_hour",
+            "time_zone",
+            "papers_per_digest",
+            "also_trending",
         ).iterator(chunk_size=CHUNK)
     ]
 
@@ -231,12 +239,16 @@ def item_views_by_digest(*, digest_ids: list[int]) -> dict[int, list[ItemView]]:
     rows = list(
         DigestItem.objects.filter(digest_id__in=digest_ids)
         .order_by("digest_id", "rank")
-        .values_list("digest_id", "paper_id", "matched_interests")
+        .values_list("digest_id", "paper_id", "matched_interests", "source", "liked_paper_id")
     )
-    papers = Paper.objects.only(*RENDERED_PAPER_FIELDS).in_bulk({paper_id for _, paper_id, _ in rows})
+    wanted = {paper_id for _, paper_id, _, _, _ in rows}
+    wanted.update(liked for *_, liked in rows if liked is not None)
+    papers = Paper.objects.only(*RENDERED_PAPER_FIELDS).in_bulk(wanted)
     views: dict[int, list[ItemView]] = defaultdict(list)
-    for digest_id, paper_id, interests in rows:
-        views[digest_id].append(ItemView(paper=papers[paper_id], interests=interests))
+    for digest_id, paper_id, interests, source, liked in rows:
+        views[digest_id].append(
+            ItemView(paper=papers[paper_id], interests=interests, source=source, liked=papers.get(liked))
+        )
     return views
 
 

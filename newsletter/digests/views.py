@@ -23,8 +23,10 @@ DIGEST_PAGE_CSP = (
     "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src https: data:; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-# What the page shows of the email's context: the papers, never the links signed for the subscriber
-# or their address.
+# What the page shows of the email's context: the papers with their "more / less like this" links,
+# never the subscriber's other signed links (preferences, unsubscribe) or their address. Whoever holds
+# this page's link may rate its papers, as whoever holds the email may: the rating pages show the
+# paper and nothing else.
 PAGE_CONTEXT = ("date_label", "frequency_label", "count", "first_title", "groups")
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,16 @@ class SubscriberRecord:
     top_k: int = 10
 
 
+class Source(StrEnum):
+    """How a paper was picked for a reader: what the digest says under it, and how it is grouped."""
+
+    KEYWORD = "keyword"  # a keyword line matched its words
+    MEANING = "meaning"  # close to a `~ description` line
+    EXAMPLE = "example"  # close to a `like:ARXIV_ID` line's paper
+    TASTE = "taste"  # the reader's ratings: close to a paper they liked
+    TRENDING = "trending"  # among the most upvoted of the period
+
+
 @dataclass(slots=True)
 class Match:
     """One paper for one reader: why it was picked, for the digest's "why you are seeing this" line."""
@@ -63,6 +74,9 @@ class Match:
     score: float
     interests: list[str] = field(default_factory=list)  # as the subscriber typed them
     terms: list[str] = field(default_factory=list)  # words as written in the paper, for highlighting
+    source: Source = Source.KEYWORD
+    # The paper the pick is close to ("like <title>", "because you liked <title>"), for those sources.
+    liked_paper_id: PaperId | None = None
 
 
 def load_papers(path: str | Path) -> list[PaperRecord]:

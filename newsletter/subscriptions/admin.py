@@ -17,7 +17,7 @@ from newsletter.subscriptions.forms import interest_lines, parse_interest_lines
 from newsletter.subscriptions.services import EmailKind
 
 CSV_FIELDS = [
-    "email", "status", "frequency", "weekday", "send_hour", "time_zone", "papers_per_digest",
+    "email", "status", "frequency", "weekday", "send_hour", "time_zone", "papers_per_digest", "also_trending",
     "created_at", "confirmed_at", "unsubscribed_at", "signup_ip", "confirmed_ip",
 ]  # fmt: skip
 

@@ -52,6 +52,7 @@ def interest_lines(raw: str) -> list[str]:
 
 def parse_interest_lines(raw: str) -> list[InterestLine]:
     """One interest per non-empty line; duplicates (same canonical form) are dropped, first one wins.
+    No line at all is fine: that reader gets the trending papers.
 
     The one parser of typed interests (signup, preferences, admin). Raises ValidationError listing
     every bad line, named by its number and text.
@@ -70,8 +71,6 @@ def parse_interest_lines(raw: str) -> list[InterestLine]:
             result.append(InterestLine(text=text, canonical=canonical))
     if errors:
         raise ValidationError(errors)
-    if not result:
-        raise ValidationError("Add at least one interest, one per line.")
     if len(result) > MAX_INTERESTS_PER_SUBSCRIBER:
         raise ValidationError(
             f"You listed {len(result)} interests; the limit is {MAX_INTERESTS_PER_SUBSCRIBER}. "
@@ -108,7 +107,10 @@ class InterestsField(forms.CharField):
     widget = forms.Textarea
 
     def __init__(self, **kwargs) -> None:
-        kwargs.setdefault("help_text", "One interest per line.")
+        kwargs.setdefault("required", False)
+        kwargs.setdefault(
+            "help_text", "One interest per line. Leave it empty to get the most upvoted new papers."
+        )
         # Generous raw limit: 20 lines of 200 characters plus blank lines; the per-line limits
         # give the precise message.
         super().__init__(max_length=MAX_INTERESTS_PER_SUBSCRIBER * (MAX_INTEREST_LENGTH + 2) + 200, **kwargs)
@@ -141,15 +143,34 @@ class ScheduleFieldsMixin(forms.Form):
         return value
 
 
+def also_trending_field() -> forms.BooleanField:
+    return forms.BooleanField(
+        required=False,
+        label="Also send the top trending papers my interests did not pick",
+        help_text="A short “Also trending” section under your papers. Without interests, "
+        "every digest is the trending papers.",
+    )
+
+
 class SignupForm(ScheduleFieldsMixin, forms.Form):
     email = forms.EmailField(
         max_length=EMAIL_MAX_LENGTH, widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
     interests = InterestsField()
+    also_trending = also_trending_field()
     # Honeypot: hidden from people by CSS and from assistive tech by aria-hidden; naive bots fill it.
     website = forms.CharField(required=False, label="Leave this field empty")
 
-    field_order = ["email", "interests", "frequency", "weekday", "send_hour", "time_zone", "website"]
+    field_order = [
+        "email",
+        "interests",
+        "also_trending",
+        "frequency",
+        "weekday",
+        "send_hour",
+        "time_zone",
+        "website",
+    ]
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -165,6 +186,7 @@ class SignupForm(ScheduleFieldsMixin, forms.Form):
 
 class PreferencesForm(ScheduleFieldsMixin, forms.Form):
     interests = InterestsField()
+    also_trending = also_trending_field()
     papers_per_digest = forms.IntegerField(
         min_value=PAPERS_PER_DIGEST_MIN,
         max_value=PAPERS_PER_DIGEST_MAX,
@@ -172,12 +194,21 @@ class PreferencesForm(ScheduleFieldsMixin, forms.Form):
         label="Papers per digest",
     )
 
-    field_order = ["interests", "frequency", "weekday", "send_hour", "time_zone", "papers_per_digest"]
+    field_order = [
+        "interests",
+        "also_trending",
+        "frequency",
+        "weekday",
+        "send_hour",
+        "time_zone",
+        "papers_per_digest",
+    ]
 
     @classmethod
     def for_subscriber(cls, subscriber: Subscriber) -> PreferencesForm:
         initial = {
             "interests": "\n".join(interest.text for interest in subscriber.interests.all()),
+            "also_trending": subscriber.also_trending,
             "frequency": subscriber.frequency,
             "weekday": subscriber.weekday,
             "send_hour": subscriber.send_hour,

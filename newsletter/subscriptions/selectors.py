@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Count, Min, Q, QuerySet
 from django.db.models.functions import Lower
 
+from newsletter.feedback.selectors import subscriber_ratings
 from newsletter.matching import explain_match
 from newsletter.models import DeliveryEvent, Digest, Interest, Subscriber
 from newsletter.retention import RetentionPolicy
@@ -56,6 +57,7 @@ def subscriber_data_export(*, subscriber: Subscriber) -> dict[str, Any]:
             "send_hour": subscriber.send_hour,
             "time_zone": subscriber.time_zone,
             "papers_per_digest": subscriber.papers_per_digest,
+            "also_trending": subscriber.also_trending,
             "created_at": _iso(subscriber.created_at),
             "confirmed_at": _iso(subscriber.confirmed_at),
             "unsubscribed_at": _iso(subscriber.unsubscribed_at),
@@ -70,12 +72,22 @@ def subscriber_data_export(*, subscriber: Subscriber) -> dict[str, Any]:
             {
                 "text": i.text,
                 "canonical": i.canonical,
+                "kind": i.kind,
                 "position": i.position,
                 "created_at": _iso(i.created_at),
             }
             for i in subscriber.interests.all()
         ],
         "digests": [_digest_export(digest) for digest in digests],
+        "ratings": [
+            {
+                "arxiv_id": rating.arxiv_id,
+                "title": rating.title,
+                "rating": rating.direction.label,
+                "rated_at": _iso(rating.rated_at),
+            }
+            for rating in subscriber_ratings(subscriber=subscriber)
+        ],
         "what_we_keep": RetentionPolicy.from_settings().described(),
         "delivery_events": [
             {"event": e.event, "timestamp": _iso(e.timestamp), "reason": e.reason}
@@ -100,6 +112,7 @@ def _digest_export(digest: Digest) -> dict[str, Any]:
                 "title": item.paper.title,
                 "score": item.score,
                 "matched_interests": item.matched_interests,
+                "source": item.source,
                 # Found now, as when the digest is shown: the planner stores only the lines.
                 "matched_terms": explain_match(item.matched_interests, paper_record_from_paper(item.paper)),
             }

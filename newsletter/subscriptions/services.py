@@ -107,7 +107,12 @@ def subscriber_signup_check_limits(*, email: str, ip: str | None) -> None:
 
 
 def subscriber_signup(
-    *, email: str, interests: Sequence[InterestLine], schedule: Schedule, ip: str | None
+    *,
+    email: str,
+    interests: Sequence[InterestLine],
+    schedule: Schedule,
+    ip: str | None,
+    also_trending: bool = False,
 ) -> int | None:
     """Start a double opt-in; a known address is not changed and gets its link instead.
 
@@ -123,34 +128,45 @@ def subscriber_signup(
     subscriber = selectors.subscriber_by_email(email=email)
     if subscriber is None:
         try:
-            subscriber = _subscriber_create(email=email, interests=interests, schedule=schedule, ip=ip)
+            subscriber = _subscriber_create(
+                email=email, interests=interests, schedule=schedule, ip=ip, also_trending=also_trending
+            )
         except IntegrityError:  # the same address signed up concurrently
             subscriber = selectors.subscriber_by_email(email=email)
             if subscriber is None:
                 raise
     elif subscriber.status == Status.PENDING:
-        _pending_signup_update(subscriber=subscriber, interests=interests, schedule=schedule, ip=ip)
+        _pending_signup_update(
+            subscriber=subscriber, interests=interests, schedule=schedule, ip=ip, also_trending=also_trending
+        )
     return subscriber.pk
 
 
 def _subscriber_create(
-    *, email: str, interests: Sequence[InterestLine], schedule: Schedule, ip: str | None
+    *, email: str, interests: Sequence[InterestLine], schedule: Schedule, ip: str | None, also_trending: bool
 ) -> Subscriber:
     with transaction.atomic():
-        subscriber = Subscriber.objects.create(email=email, **_schedule_fields(schedule), signup_ip=ip)
+        subscriber = Subscriber.objects.create(
+            email=email, **_schedule_fields(schedule), signup_ip=ip, also_trending=also_trending
+        )
         _interests_replace(subscriber=subscriber, interests=interests)
     return subscriber
 
 
 def _pending_signup_update(
-    *, subscriber: Subscriber, interests: Sequence[InterestLine], schedule: Schedule, ip: str | None
+    *,
+    subscriber: Subscriber,
+    interests: Sequence[InterestLine],
+    schedule: Schedule,
+    ip: str | None,
+    also_trending: bool,
 ) -> None:
     with transaction.atomic():
         # status=PENDING in the filter: a confirmation that lands meanwhile is never overwritten.
         # created_at restarts too: it is when consent was asked for, and the purge counts from it,
         # so a signup repeated on day 29 is not deleted while its new link still works.
         updated = Subscriber.objects.filter(pk=subscriber.pk, status=Status.PENDING).update(
-            **_schedule_fields(schedule), signup_ip=ip, created_at=timezone.now()
+            **_schedule_fields(schedule), signup_ip=ip, created_at=timezone.now(), also_trending=also_trending
         )
         if updated:
             _interests_replace(subscriber=subscriber, interests=interests)
@@ -216,11 +232,16 @@ def _check_link_limits(*, email: str, ip: str | None) -> None:
 
 
 def subscriber_update_preferences(
-    *, subscriber: Subscriber, interests: Sequence[InterestLine], schedule: Schedule, papers_per_digest: int
+    *,
+    subscriber: Subscriber,
+    interests: Sequence[InterestLine],
+    schedule: Schedule,
+    papers_per_digest: int,
+    also_trending: bool = False,
 ) -> None:
     with transaction.atomic():
         Subscriber.objects.filter(pk=subscriber.pk).update(
-            **_schedule_fields(schedule), papers_per_digest=papers_per_digest
+            **_schedule_fields(schedule), papers_per_digest=papers_per_digest, also_trending=also_trending
         )
         _interests_replace(subscriber=subscriber, interests=interests)
     subscriber.refresh_from_db()
@@ -408,7 +429,7 @@ def subscriber_erase(*, subscriber: Subscriber) -> None:
     with transaction.atomic():
         suppression_add(email=subscriber.email, reason=Suppression.Reason.ERASED)
         DeliveryEvent.objects.filter(Q(subscriber=subscriber) | Q(email__iexact=subscriber.email)).delete()
-        # Cascades to interests, digests and digest items.
+        # Cascades to interests, digests, digest items, ratings and the taste model.
         subscriber.delete()
 
 

@@ -36,7 +36,8 @@ def private(response: HttpResponse) -> HttpResponse:
 
 def link_invalid(request: HttpRequest, reason: str, *, status: int = 400) -> HttpResponse:
     """Why the link does not work, and where to ask for a fresh one."""
-    return private(render(request, "newsletter/link_invalid.html", {"reason": reason}, status=status))
+    context = {"reason": reason, "rating_link_days": tokens.MAX_AGE[tokens.Purpose.RATE].days}
+    return private(render(request, "newsletter/link_invalid.html", context, status=status))
 
 
 def with_subscriber(purpose: tokens.Purpose) -> Callable:

@@ -4,6 +4,10 @@ A token is `django.core.signing.dumps` of the subscriber's random `key` (never t
 `token_version`, with one salt per purpose, so a confirmation token cannot be replayed as an
 unsubscribe token and vice versa. Bumping `Subscriber.token_version` revokes every link sent so far.
 
+A rating link (Purpose.RATE) names one paper of one digest; the direction, more or less like it, is
+in the URL's path beside the token: both links of a paper are in the same email, so signing the
+direction would protect nothing, and one token per paper halves the signing work of every digest.
+
 The feed of a subscriber's digests has a token of its own purpose, which grants that feed and nothing
 else (and no other token grants the feed). It also carries `Subscriber.feed_version`, so resetting
 the feed's address revokes it alone; a new token_version (an address change, a resubscription)
@@ -33,6 +37,7 @@ class Purpose(StrEnum):
     CHANGE_EMAIL = "change-email"
     VIEW_DIGEST = "view-digest"
     FEED = "digest-feed"
+    RATE = "rate-paper"
 
 
 # How long each kind of link works. Unsubscribe and view-digest links work as long as the
@@ -44,6 +49,8 @@ MAX_AGE: dict[Purpose, dt.timedelta | None] = {
     Purpose.UNSUBSCRIBE: None,
     Purpose.VIEW_DIGEST: None,
     Purpose.FEED: None,
+    # A digest's "more / less like this" links work as long as we keep the digest's papers.
+    Purpose.RATE: dt.timedelta(days=settings.DIGEST_ITEM_RETENTION_DAYS),
 }
 
 

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from newsletter import tasks
 from newsletter.client_address import client_address
+from newsletter.feedback.selectors import subscriber_ratings
 from newsletter.models import Subscriber
 from newsletter.subscriptions import selectors, services, tokens
 from newsletter.subscriptions.forms import EmailChangeForm, ManageLinkForm, PreferencesForm, SignupForm
@@ -57,7 +58,11 @@ def signup(request: HttpRequest) -> HttpResponse:
             return render(request, "newsletter/signup.html", {"form": form}, status=429)
         # Known address or not, the same work here; the rest happens in the task.
         tasks.queue_signup(
-            email=email, interests=form.cleaned_data["interests"], schedule=schedule_from(form), ip=ip
+            email=email,
+            interests=form.cleaned_data["interests"],
+            schedule=schedule_from(form),
+            ip=ip,
+            also_trending=form.cleaned_data["also_trending"],
         )
         return redirect("newsletter:check_inbox")
     status = 400 if form.is_bound else 200
@@ -112,6 +117,7 @@ def _preferences_page(
         "token": request.token,
         "unsubscribe_path": tokens.unsubscribe_path(subscriber),
         "feed_url": tokens.feed_url(subscriber),
+        "ratings": subscriber_ratings(subscriber=subscriber),
     }
     return render(request, "newsletter/preferences.html", context, status=status)
 
@@ -129,6 +135,7 @@ def preferences(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
         interests=form.cleaned_data["interests"],
         schedule=schedule_from(form),
         papers_per_digest=form.cleaned_data["papers_per_digest"],
+        also_trending=form.cleaned_data["also_trending"],
     )
     messages.success(request, "Your preferences are saved.")
     return redirect("newsletter:preferences", request.token)

@@ -65,10 +65,20 @@ def test_twenty_interests_are_accepted():
     assert len(parse_interest_lines("\n".join(f"topic{n}" for n in range(20)))) == 20
 
 
-def test_blank_interests_are_rejected():
+def test_no_interests_is_a_valid_signup_for_the_trending_papers():
     form = SignupForm({**VALID_SIGNUP, "interests": " \n \n"})
-    assert not form.is_valid()
-    assert "interests" in form.errors
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["interests"] == []
+    assert form.cleaned_data["also_trending"] is False
+    assert SignupForm({k: v for k, v in VALID_SIGNUP.items() if k != "interests"}).is_valid()
+
+
+def test_also_trending_is_a_checkbox_of_both_forms():
+    assert SignupForm({**VALID_SIGNUP, "also_trending": "on"}).is_valid()
+    form = SignupForm({**VALID_SIGNUP, "also_trending": "on"})
+    form.is_valid()
+    assert form.cleaned_data["also_trending"] is True
+    assert 'type="checkbox" name="also_trending"' in str(PreferencesForm()["also_trending"])
 
 
 def test_unknown_time_zone_is_rejected():

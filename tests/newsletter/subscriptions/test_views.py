@@ -199,6 +199,27 @@ def test_preferences_post_updates_interests_and_schedule(client):
     assert "Your preferences are saved." in client.get(response["Location"]).content.decode()
 
 
+def test_signup_without_interests_and_preferences_switch_also_trending(client):
+    subscriber = sign_up(client, interests="", email="grace@example.org", also_trending="on")
+    assert subscriber.interests.count() == 0 and subscriber.also_trending is True
+    subscriber, preferences_path = confirmed(client)
+    assert subscriber.also_trending is False  # the default: the box was not ticked
+    html = client.get(preferences_path).content.decode()
+    assert 'name="also_trending"' in html and "Also send the top trending papers" in html
+    response = client.post(
+        preferences_path,
+        {"interests": "", "also_trending": "on", "frequency": "daily", "weekday": "0", "send_hour": "7",
+         "time_zone": "UTC", "papers_per_digest": "10"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    subscriber.refresh_from_db()
+    assert subscriber.interests.count() == 0 and subscriber.also_trending is True
+    assert re.search(
+        r'<input type="checkbox" name="also_trending"[^>]* checked>',
+        client.get(preferences_path).content.decode(),
+    )
+
+
 def test_invalid_preferences_change_nothing(client):
     subscriber, preferences_path = confirmed(client)
     response = client.post(
