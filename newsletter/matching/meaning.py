@@ -72,8 +72,10 @@ def fuse(lists: Sequence[RankedList], *, top_k: int, excluded: Container = ()) -
     scores: dict[PaperId, float] = {}
     lines: dict[PaperId, list[str]] = {}
     best: dict[PaperId, tuple[int, RankedList]] = {}
+    terms: dict[PaperId, list[str]] = {}
     for ranked in lists:
         keyword_lines = {match.paper_id: match.interests for match in ranked.matches}
+        terms.update((match.paper_id, match.terms) for match in ranked.matches)
         for rank, paper_id in enumerate(ranked.paper_ids, start=1):
             if paper_id in excluded:
                 continue
@@ -90,6 +92,7 @@ def fuse(lists: Sequence[RankedList], *, top_k: int, excluded: Container = ()) -
             paper_id,
             scores[paper_id],
             lines[paper_id],
+            list(terms.get(paper_id, ())),
             source=best[paper_id][1].source,
             liked_paper_id=best[paper_id][1].liked_paper_id,
         )

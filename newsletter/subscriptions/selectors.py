@@ -23,7 +23,9 @@ def subscriber_by_email(*, email: str) -> Subscriber | None:
 
 def interest_examples(*, subscriber: Subscriber) -> list[tuple[str, str]]:
     """The subscriber's `like:` lines as typed, each with its paper's title ("" when it is gone)."""
-    lines = Interest.objects.filter(subscriber=subscriber, kind=Interest.Kind.EXAMPLE).select_related("example")
+    lines = Interest.objects.filter(subscriber=subscriber, kind=Interest.Kind.EXAMPLE).select_related(
+        "example"
+    )
     return [(line.text, line.example.title if line.example else "") for line in lines.order_by("position")]
 
 
