@@ -23,6 +23,7 @@ from newsletter.models import (
     Subscriber,
 )
 from papers.models import Paper
+from papers.sources.records import normalize_arxiv_id
 
 INTEREST_EXAMPLES = 'sparse autoencoder\n"mixture of experts" routing\ndiffusion video OR audio -medical'
 HOUR_CHOICES = [(hour, f"{hour:02d}:00") for hour in range(24)]
@@ -107,13 +108,19 @@ def canonical_or_error(text: str, *, label: str) -> str:
     return line_or_error(text, label=label).canonical
 
 
+def parse_line(text: str) -> matching.Line:
+    """matching.parse_line with example ids checked as arXiv ids (`like:arXiv:2401.12345v2` is
+    `like:2401.12345`): every caller that reads a subscriber's lines goes through here."""
+    return matching.parse_line(text, normalize_id=normalize_arxiv_id)
+
+
 def line_or_error(text: str, *, label: str) -> matching.Line:
     """One interest line parsed (its kind and canonical form), or a ValidationError whose message
     starts with `label`. A `like:` paper's existence is checked by parse_interest_lines."""
     if len(text) > MAX_INTEREST_LENGTH:
         raise ValidationError(f"{label} is {len(text)} characters long; the limit is {MAX_INTEREST_LENGTH}.")
     try:
-        line = matching.parse_line(text)
+        line = parse_line(text)
     except matching.InterestSyntaxError as error:
         raise ValidationError(f"{label}: {error}.") from None
     canonical = line.canonical

@@ -32,9 +32,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from newsletter.client_address import client_address
-from newsletter.matching import InterestSyntaxError, PaperBatch, Source, parse_line
+from newsletter.matching import InterestSyntaxError, PaperBatch, Source
 from newsletter.matching.meaning import EXAMPLE_THRESHOLD, MEANING_THRESHOLD, close_papers
-from newsletter.subscriptions.forms import line_or_error
+from newsletter.subscriptions.forms import line_or_error, parse_line
 from newsletter.subscriptions.ratelimit import RateLimited, rate_limit_check
 from papers.embeddings import embed_texts, paper_vectors
 from papers.models import Paper

@@ -32,7 +32,7 @@ from newsletter.delivery.suppressions import (
 )
 from newsletter.models import DeliveryEvent, Interest, Subscriber, Suppression
 from newsletter.subscriptions import emails, selectors
-from newsletter.subscriptions.forms import InterestLine
+from newsletter.subscriptions.forms import InterestLine, parse_line
 from newsletter.subscriptions.ratelimit import Limit, rate_limit_check
 from papers.embeddings import embed_texts, vector_to_bytes
 from papers.models import Paper
@@ -262,7 +262,7 @@ def _interests_replace(*, subscriber: Subscriber, interests: Sequence[InterestLi
 def interest_details(*, texts: Sequence[str]) -> list[dict[str, object]]:
     """What each line stores besides its text: its kind, a description's embedding (computed here,
     all of the lines' descriptions in one call), an example's paper (one query for all)."""
-    lines = [matching.parse_line(text) for text in texts]
+    lines = [parse_line(text) for text in texts]
     descriptions = [line.description for line in lines if line.kind == matching.Source.MEANING]
     vectors = iter(embed_texts(descriptions)) if descriptions else iter(())
     example_ids = {line.arxiv_id for line in lines if line.arxiv_id}

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from newsletter.matching import InterestSyntaxError, Source, canonical_interest, line_kind, parse_line
+from functools import partial
+
+from newsletter.matching import InterestSyntaxError, Source, canonical_interest, line_kind
+from newsletter.matching import parse_line as parse_any_id
+from papers.sources.records import normalize_arxiv_id
+
+parse_line = partial(parse_any_id, normalize_id=normalize_arxiv_id)
 
 
 def test_each_kind_is_told_by_how_the_line_starts():
@@ -28,6 +34,10 @@ def test_an_example_is_an_arxiv_id_in_any_usual_spelling():
         line = parse_line(typed)
         assert (line.kind, line.arxiv_id, line.canonical) == (Source.EXAMPLE, "2401.12345", "like:2401.12345")
     assert parse_line("like:hep-th/9901001").arxiv_id == "hep-th/9901001"
+
+
+def test_without_a_normaliser_any_id_is_an_example_reference():
+    assert parse_any_id("like: seed-0053").canonical == "like:seed-0053"
 
 
 def test_keyword_lines_keep_their_canonical_form():
