@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import timezone
 
-from newsletter.models import DeliveryEvent, Digest, Interest, Subscriber
+from newsletter.models import DeliveryEvent, Digest, Interest, Rating, Subscriber, TasteModel
 from papers.models import FetchRun, Paper
 from tests.browser import chromium_page
 
@@ -48,13 +48,17 @@ def long_rows() -> None:
             reason=f"550 5.1.1 <{person.email}>: Recipient address rejected: User unknown in virtual mailbox table",
             raw={},
         )
-        Paper.objects.create(
+        paper = Paper.objects.create(
             arxiv_id=f"2611.{n:05d}",
             title=LONG_TITLE,
             authors=["Ada Lovelace"] * 30,
             sources=["hf", "arxiv-rss", "arxiv-list"],
             featured_on=now.date(),
             published_at=now,
+        )
+        Rating.objects.create(subscriber=person, paper=paper, value=Rating.Direction.LESS, digest=digest)
+        TasteModel.objects.create(
+            subscriber=person, weights=bytes(16), bias=0.5, ratings_count=4, fingerprint="f", model="m"
         )
         FetchRun.objects.create(
             source="arxiv-list",
