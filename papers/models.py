@@ -122,3 +122,27 @@ class FetchRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} {self.target} ({self.status})"
+
+
+class PaperEmbedding(models.Model):
+    """A paper's sentence embedding (papers.embeddings): float32 bytes, unit length."""
+
+    paper = models.OneToOneField(Paper, primary_key=True, on_delete=models.CASCADE, related_name="embedding")
+    # Which model (and cut) made the vector: vectors of different models are never compared.
+    model = models.CharField(max_length=64)
+    vector = models.BinaryField()
+    # A digest of the text the vector was made from: a fetch that changes only upvotes
+    # leaves it equal, and the paper is not embedded again.
+    text_hash = models.CharField(max_length=32)
+    created_at = models.DateTimeField(default=timezone.now)
+    # When the paper's text was last compared with text_hash: papers updated since are checked again.
+    checked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            # The similar-papers matrix notices new vectors by the latest created_at.
+            models.Index(fields=["created_at"], name="paperembedding_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} embedding of paper {self.paper_id}"
