@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Max

@@ -1,7 +1,7 @@
 """Real corpus papers with the relevance set's judgments, for the tests of matching by meaning.
 
 Papers get arXiv ids made from their corpus ids (seed-0053 is 2611.00053), so a test can name an
-example paper both ways; they are embedded with the packaged model (papers' own command).
+example paper both ways; they are embedded with the packaged model (papers' own service).
 """
 
 from __future__ import annotations
@@ -9,8 +9,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from django.core.management import call_command
-
+from papers.embeddings.store import papers_embed_stale
 from papers.models import Paper
 from tests.conftest import FIXTURES
 
@@ -49,5 +48,5 @@ def make_embedded_papers(*, limit: int, first_seen_at: datetime) -> dict[str, Pa
         )
         for number, row in enumerate(corpus_rows(limit))
     )
-    call_command("embed_papers")
+    papers_embed_stale()
     return {paper.arxiv_id: paper for paper in Paper.objects.all()}

@@ -80,5 +80,5 @@ def test_database_papers_take_an_arxiv_id(tmp_path):
     assert "2611.00053" not in found and len(found) == 4
     assert len(set(found) & relevant_arxiv_ids("gaussian-splatting")) >= 3
     assert {result["line"] for result in results} == {"like:2611.00053"}
-    with pytest.raises(CommandError, match="--like 2401.1: '2401.1' is not an arXiv id"):
+    with pytest.raises(CommandError, match=r"--like 2401\.1: '2401\.1' is not an arXiv id"):
         run("--like", "2401.1")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from functools import partial
+
+import pytest
 
 from newsletter.matching import InterestSyntaxError, Source, canonical_interest, line_kind
 from newsletter.matching import parse_line as parse_any_id
