@@ -31,8 +31,11 @@ def profile(name: str) -> dict:
 
 
 def relevant_arxiv_ids(name: str) -> set[str]:
-    """The papers judged relevant (grade 1 or 2) for that profile, by arXiv id."""
-    return {arxiv_id(seed) for seed, grade in profile(name)["judgments"].items() if grade >= 1}
+    """The papers judged relevant (grade 1 or 2) for that profile and its example papers (the ones
+    its reader said they liked, not judged), by arXiv id."""
+    judged = profile(name)
+    relevant = {seed for seed, grade in judged["judgments"].items() if grade >= 1} | set(judged["examples"])
+    return {arxiv_id(seed) for seed in relevant}
 
 
 def make_embedded_papers(*, limit: int, first_seen_at: datetime) -> dict[str, Paper]:
