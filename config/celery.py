@@ -33,6 +33,11 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=37, hour="*/6"),
         "kwargs": {"days_back": 1},
     },
+    # Fetches queue it when they change papers; this sweep catches anything they missed.
+    "embed-new-papers": {
+        "task": "papers.tasks.embed_new_papers",
+        "schedule": crontab(minute=27),
+    },
     "plan-digests": {
         "task": "newsletter.tasks.plan_digests",
         "schedule": crontab(minute="*/15"),
@@ -53,11 +58,14 @@ app.conf.beat_schedule = {
 
 
 @beat_init.connect
-def fetch_papers_at_start(sender: Any = None, **kwargs: Any) -> None:
-    """Fetch once when beat starts, so a fresh install shows today's papers, not just the demo day.
+def catch_up_at_start(sender: Any = None, **kwargs: Any) -> None:
+    """Fetch and embed once when beat starts, so a fresh install shows today's papers, not just the
+    demo day, and an upgraded one has every paper's vector.
 
-    The hourly entry would wait up to an hour; fetching is an upsert, so an extra run on every beat
-    restart costs a few requests and changes nothing.
+    The hourly entries would wait up to an hour; fetching is an upsert and embedding skips papers
+    embedded already, so an extra run on every beat restart costs a few requests and changes nothing.
     """
     logger.info("Fetching papers now, as at every start; then hourly at 7 past the hour.")
     app.send_task("papers.tasks.fetch_latest", kwargs={"days_back": 0})
+    # After an upgrade the existing papers have no vectors yet: embed them now, not in an hour.
+    app.send_task("papers.tasks.embed_new_papers")

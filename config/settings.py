@@ -197,6 +197,10 @@ PLANNING_SHARD_SIZE = env_int("PLANNING_SHARD_SIZE", 20_000, minimum=1)
 DIGEST_ITEM_RETENTION_DAYS = env_int("DIGEST_ITEM_RETENTION_DAYS", 30, minimum=9)
 DIGEST_RETENTION_DAYS = env_int("DIGEST_RETENTION_DAYS", 365, minimum=DIGEST_ITEM_RETENTION_DAYS)
 DELIVERY_EVENT_RETENTION_DAYS = env_int("DELIVERY_EVENT_RETENTION_DAYS", 180, minimum=30)
+# Seconds between a rating and the retraining of the reader's taste model: ratings clicked in a row
+# (a digest's papers, one after the other) train it once.
+TASTE_TRAINING_DELAY_SECONDS = env_int("TASTE_TRAINING_DELAY_SECONDS", 60, minimum=0)
+
 # --- Paper sources ----------------------------------------------------------------------------
 PAPER_SOURCE_CHOICES = {"hf", "hf-api", "arxiv-rss", "arxiv-list"}
 PAPER_SOURCES = env_choices("PAPER_SOURCES", "hf,arxiv-rss", allowed=PAPER_SOURCE_CHOICES)

@@ -12,11 +12,13 @@ import random
 from collections.abc import Sequence
 
 from celery import shared_task
+from django.conf import settings
 from django.db import OperationalError
 
 from newsletter.digests.runs import PlannerBusy, planning_run_start, planning_shard_fail, planning_shard_plan
 from newsletter.digests.sending import SEND_CHUNK, digests_send
 from newsletter.digests.sweep import digests_sweep
+from newsletter.feedback.training import taste_train, taste_training_requested
 from newsletter.retention import history_prune
 from newsletter.subscriptions.forms import InterestLine
 from newsletter.subscriptions.services import (
@@ -216,3 +218,20 @@ def sweep_stuck_digests() -> dict:
         "expired": report.expired,
         "requeued": len(report.requeued_ids),
     }
+
+
+# --- Feedback ------------------------------------------------------------------------------
+
+
+def queue_taste_training(*, subscriber_id: int) -> None:
+    """Retrain the subscriber's taste model a little later, once for ratings clicked in a row (the
+    training skips when a later request superseded it: newsletter/feedback/training.py)."""
+    stamp = taste_training_requested(subscriber_id=subscriber_id)
+    train_taste.apply_async_on_commit((subscriber_id, stamp), countdown=settings.TASTE_TRAINING_DELAY_SECONDS)
+
+
+@shared_task(
+    name="newsletter.tasks.train_taste", acks_late=True, autoretry_for=(OperationalError,), retry_backoff=5
+)
+def train_taste(subscriber_id: int, stamp: str | None = None) -> str:
+    return str(taste_train(subscriber_id=subscriber_id, stamp=stamp))

@@ -3,6 +3,7 @@
 The beat schedule (config/celery.py) runs `fetch_latest`, which fans out one `fetch_papers` task
 per source, day and arXiv category, so one failing source never stops the others.
 Both are idempotent (ingestion is an upsert), so a redelivered message is harmless.
+A fetch that added or changed papers queues `embed_new_papers`, which beat also runs hourly.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 
+from papers.embeddings.store import papers_embed_stale
 from papers.services import fetch_jobs, fetch_runs_close_abandoned, papers_fetch
 from papers.sources.errors import HostUnreachable, SourceError, TransientFetchError
 from papers.sources.registry import SOURCES
@@ -61,4 +64,30 @@ def fetch_papers(source: str, date: str, category: str | None = None) -> int | N
         # A 404 or a page we cannot read: retrying will not help. The FetchRun row records it.
         logger.error("fetch_papers %s %s %s failed: %s", source, date, category or "", error)
         return None
+    if run.new_count or run.updated_count:
+        embed_new_papers.delay()
     return run.pk
+
+
+# Papers per task: a few minutes at most on two busy cores; a bigger backlog (a first install, a
+# new model) continues in the next task, so no run nears the time limit.
+EMBED_PER_TASK = 2000
+EMBED_LOCK = "papers:embedding"  # one run at a time: two would embed the same papers twice
+EMBED_AGAIN = "papers:embedding:again"  # set by a run that found the lock taken
+
+
+@shared_task(name="papers.tasks.embed_new_papers", acks_late=True, reject_on_worker_lost=True)
+def embed_new_papers() -> int:
+    """Embed the papers that are new or whose title or abstract changed; returns how many."""
+    if not cache.add(EMBED_LOCK, True, timeout=settings.CELERY_TASK_TIME_LIMIT):
+        # The running task may have passed these papers already: it runs once more when done.
+        cache.set(EMBED_AGAIN, True, timeout=settings.CELERY_TASK_TIME_LIMIT)
+        return 0
+    try:
+        progress = papers_embed_stale(limit=EMBED_PER_TASK)
+    finally:
+        cache.delete(EMBED_LOCK)
+    if progress.more or cache.delete(EMBED_AGAIN):
+        embed_new_papers.delay()
+    logger.info("Embedded %d papers (%d unchanged)", progress.embedded, progress.unchanged)
+    return progress.embedded

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from newsletter.matching import InterestSyntaxError
 from papers import selectors
+from papers.embeddings import similar_papers
 from papers.periods import BadPeriodError, Kind, Period, parse_month, parse_week, period_of
 from papers.search import paper_search
 from papers.sources.errors import InvalidArxivId
@@ -26,6 +27,7 @@ SEARCH_PAGE_SIZE = 30
 AUTHOR_PAGE_SIZE = 30
 # Longer than any interest a person types; the signup form takes no longer ones either.
 SEARCH_MAX_LENGTH = 500
+SIMILAR_PAPERS_SHOWN = 6  # as many as Hugging Face's paper pages show
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # The day after the last one must still be a date (the next-day query needs it).
 EARLIEST_DAY, LATEST_DAY = dt.date(1900, 1, 1), dt.date.max - dt.timedelta(days=1)
@@ -222,8 +224,8 @@ def _search_error(request: HttpRequest, *, query: str, error: InterestSyntaxErro
 
 
 def signup_url(*, interest: str) -> str:
-    """The signup form with `interest` filled in."""
-    return f"{reverse('newsletter:signup')}?{urlencode({'interest': interest})}"
+    """The signup form with `interest` filled in (the form reads its `interests` parameter)."""
+    return f"{reverse('newsletter:signup')}?{urlencode({'interests': interest})}"
 
 
 def feed_url(*, query: str = "") -> str:
@@ -274,6 +276,11 @@ def paper_detail(request: HttpRequest, arxiv_id: str, version: str | None = None
         "paper": paper,
         "day": day,
         "week": period_of("week", paper.featured_on) if paper.featured_on else None,
+        "similar": [
+            {"paper": other, "similarity": score}
+            for other, score in similar_papers(paper, limit=SIMILAR_PAPERS_SHOWN)
+        ],
+        "like_url": signup_url(interest=f"like:{paper.arxiv_id}"),
     }
     return render(request, "papers/detail.html", context)
 

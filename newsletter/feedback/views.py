@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from newsletter import tasks
 from newsletter.feedback import services
 from newsletter.feedback.links import RatedPaper, rated_paper, rating_path
 from newsletter.feedback.models import Direction
@@ -38,12 +39,13 @@ def rate(request: HttpRequest, subscriber: Subscriber, direction: str) -> HttpRe
     if request.method == "POST":
         if limited := _over_limit(request, subscriber, link):
             return limited
-        services.rating_record(
+        changed = services.rating_record(
             subscriber=subscriber,
             digest_id=link.paper.digest_id,
             paper_id=link.paper.paper_id,
             direction=wanted,
         )
+        _retrain_if(changed, subscriber)
     return _rating_page(request, subscriber, link, asked=wanted)
 
 
@@ -55,7 +57,7 @@ def rate_undo(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
         return link
     if limited := _over_limit(request, subscriber, link):
         return limited
-    services.rating_undo(subscriber=subscriber, paper_id=link.paper.paper_id)
+    _retrain_if(services.rating_undo(subscriber=subscriber, paper_id=link.paper.paper_id), subscriber)
     return _rating_page(request, subscriber, link, asked=None)
 
 
@@ -87,6 +89,11 @@ def _over_limit(request: HttpRequest, subscriber: Subscriber, link: RatingLink) 
     return None
 
 
+def _retrain_if(changed: bool, subscriber: Subscriber) -> None:
+    if changed:
+        tasks.queue_taste_training(subscriber_id=subscriber.pk)
+
+
 def _problem(request: HttpRequest, problem: str, *, status: int, **context) -> HttpResponse:
     return render(request, RATE_TEMPLATE, {"problem": problem, **context}, status=status)
 
@@ -114,6 +121,7 @@ def _rating_page(
 @with_subscriber(Purpose.MANAGE)
 def preferences_rating_undo(request: HttpRequest, subscriber: Subscriber, paper_id: int) -> HttpResponse:
     if services.rating_undo(subscriber=subscriber, paper_id=paper_id):
+        tasks.queue_taste_training(subscriber_id=subscriber.pk)
         messages.success(request, "Rating removed.")
     return redirect("newsletter:preferences", request.token)
 
@@ -122,5 +130,6 @@ def preferences_rating_undo(request: HttpRequest, subscriber: Subscriber, paper_
 @with_subscriber(Purpose.MANAGE)
 def preferences_ratings_reset(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
     if services.ratings_reset(subscriber=subscriber):
+        tasks.queue_taste_training(subscriber_id=subscriber.pk)
         messages.success(request, "All your ratings are removed: your digests no longer learn from them.")
     return redirect("newsletter:preferences", request.token)

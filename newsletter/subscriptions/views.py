@@ -46,7 +46,7 @@ def schedule_from(form: SignupForm | PreferencesForm) -> services.Schedule:
 
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
-    form = SignupForm(request.POST or None)
+    form = SignupForm(request.POST or None, initial=signup_initial(request))
     if request.method == "POST" and form.is_valid():
         if form.is_bot():
             return redirect("newsletter:check_inbox")
@@ -67,6 +67,16 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect("newsletter:check_inbox")
     status = 400 if form.is_bound else 200
     return render(request, "newsletter/signup.html", {"form": form}, status=status)
+
+
+def signup_initial(request: HttpRequest) -> dict[str, str]:
+    """Interests a link filled in (a search, an author, a paper's "like this"), shown in the form.
+
+    Only a starting text: the person reads it, edits it and submits it through the usual checks,
+    so any value is harmless; it is cut to what the field accepts.
+    """
+    text = request.GET.get("interests", "").replace("\x00", "")
+    return {"interests": text[: SignupForm.base_fields["interests"].max_length]} if text else {}
 
 
 def check_inbox(request: HttpRequest) -> HttpResponse:

@@ -90,7 +90,7 @@ def test_the_author_page_offers_their_papers_by_email_and_as_a_feed(client):
 
     html = client.get("/papers/authors/Zoë Müller/").content.decode()
 
-    assert 'href="/?interest=author%3A%22Zo%C3%AB+M%C3%BCller%22"' in html
+    assert 'href="/?interests=author%3A%22Zo%C3%AB+M%C3%BCller%22"' in html
     assert 'type="application/atom+xml" title="Paperbox: author:&quot;Zoë Müller&quot;"' in html
     assert 'href="/papers/feed/?q=author%3A%22Zo%C3%AB+M%C3%BCller%22"' in html
 

@@ -118,7 +118,7 @@ def test_period_tabs_navigation_and_search_in_a_real_browser(captured_day):
             "Continuous Latent Diffusion Language Model"
         ]
         page.get_by_role("link", name="Get these by email").click()
-        page.wait_for_url("**/?interest=%22diffusion+language%22")
+        page.wait_for_url("**/?interests=%22diffusion+language%22")
 
         for path in ("papers/month/2026-05/", "papers/2605.05242/", "papers/feed/"):
             open_page(page, f"{captured_day.removesuffix('papers/')}{path}", console)
@@ -135,4 +135,22 @@ def test_an_author_link_opens_their_page(captured_day):
 
         assert page.locator(".papers-author").inner_text() == author
         assert paper.title in page.locator(".paper-title").all_inner_texts()
+        assert page.evaluate("window.__csp") == []
+
+
+def test_a_paper_page_shows_similar_papers_and_its_like_link_fills_in_the_signup_form(captured_day):
+    from papers.embeddings.store import papers_embed_stale
+
+    papers_embed_stale()
+    paper = Paper.objects.get(arxiv_id="2605.05242")
+    with chromium_page() as page:
+        console = watch(page)
+        open_page(page, f"{captured_day}{paper.arxiv_id}/", console)
+
+        similar = page.locator(".paper-similar-list a")
+        assert similar.count() >= 1
+        assert paper.title not in similar.all_inner_texts()
+        page.get_by_role("link", name="Get papers like this by email").click()
+        page.wait_for_url(f"**/?interests=like%3A{paper.arxiv_id}")
+        assert page.locator("#id_interests").input_value() == f"like:{paper.arxiv_id}"
         assert page.evaluate("window.__csp") == []

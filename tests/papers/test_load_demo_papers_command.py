@@ -5,7 +5,7 @@ import io
 import pytest
 from django.core.management import call_command
 
-from papers.models import Paper
+from papers.models import Paper, PaperEmbedding
 
 pytestmark = pytest.mark.django_db
 
@@ -17,8 +17,12 @@ def load() -> str:
 
 
 def test_load_demo_papers_loads_the_bundled_day_into_an_empty_database():
-    assert load().strip() == "Loaded 37 demo papers (Hugging Face Daily Papers, 2026-05-08)."
+    assert load().splitlines() == [
+        "Loaded 37 demo papers (Hugging Face Daily Papers, 2026-05-08).",
+        "Embedded 37 demo papers for their similar papers.",
+    ]
     assert Paper.objects.count() == 37
+    assert PaperEmbedding.objects.count() == 37
     assert Paper.objects.get(arxiv_id="2605.05242").upvotes == 86
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from config.celery import app
-from papers.models import FetchRun, Paper
+from papers.models import FetchRun, Paper, PaperEmbedding
 from papers.services import fetch_jobs
 from papers.sources.errors import TransientFetchError
 from papers.tasks import fetch_latest, fetch_papers
@@ -72,6 +72,13 @@ def test_fetch_latest_fans_out_and_one_broken_source_does_not_stop_the_others(fe
     assert broken.status == "failed"
     assert broken.error.startswith(f"{upstream.base_url}/rss/cs.CL: not well-formed XML")
     assert Paper.objects.count() == 40
+    # The fetches that added papers queued their embedding.
+    wait_until(
+        lambda: PaperEmbedding.objects.count() == 40,
+        timeout=120,
+        message=f"40 vectors; log:\n{fetch_worker.log()}",
+    )
+    embedded_at = dict(PaperEmbedding.objects.values_list("paper_id", "created_at"))
 
     # Beat fires again an hour later: the same pages change nothing.
     send_beat_entry("fetch-papers-hourly")
@@ -80,6 +87,7 @@ def test_fetch_latest_fans_out_and_one_broken_source_does_not_stop_the_others(fe
     assert (latest_hf.new_count, latest_hf.updated_count, latest_hf.unchanged_count) == (0, 0, 37)
     assert Paper.objects.count() == 40
     assert len(upstream.requests_to(f"/papers/date/{today}")) == 2
+    assert dict(PaperEmbedding.objects.values_list("paper_id", "created_at")) == embedded_at
 
 
 @pytest.fixture

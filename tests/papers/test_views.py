@@ -358,7 +358,7 @@ def test_search_offers_its_results_by_email_and_as_a_feed(client):
     html = client.get("/papers/", {"q": '"sparse autoencoder" OR SAE'}).content.decode()
 
     assert (
-        '<a class="button" href="/?interest=%22sparse+autoencoder%22+OR+SAE">Get these by email</a>' in html
+        '<a class="button" href="/?interests=%22sparse+autoencoder%22+OR+SAE">Get these by email</a>' in html
     )
     assert (
         'href="/papers/feed/?q=%22sparse+autoencoder%22+OR+SAE" type="application/atom+xml">Atom feed</a>'

@@ -1,6 +1,7 @@
 """Give a fresh install something to show: the bundled real Hugging Face day, if there are no papers.
 
-`make run` calls it on every start; it does nothing once any paper exists.
+`make run` calls it on every start; it does nothing once any paper exists. The papers are embedded
+here (a few seconds), so their pages show similar papers before the worker has run at all.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from papers.embeddings.store import papers_embed_stale
 from papers.models import Paper
 from papers.services import papers_ingest, papers_refresh_search_terms
 from papers.sources.hf_api import parse_daily_papers
@@ -29,3 +31,5 @@ class Command(BaseCommand):
         result = papers_ingest(records=records, source="hf-api")
         papers_refresh_search_terms()
         self.stdout.write(f"Loaded {result.new} demo papers (Hugging Face Daily Papers, 2026-05-08).")
+        embedded = papers_embed_stale().embedded
+        self.stdout.write(f"Embedded {embedded} demo papers for their similar papers.")
