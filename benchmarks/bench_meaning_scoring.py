@@ -13,7 +13,9 @@ one matrix-vector product per line (and per taste model).
 Data: the real corpus's embeddings (573 papers, from the packaged model, cached by content under
 var/embedding-cache) extended to --papers by averaging random pairs; each reader has one
 description (a real profile description's vector, perturbed so that every reader's is distinct),
-one example paper and one taste model (random weights), the worst case for deduplication. The
+one example paper and one taste model (weights towards three "liked" papers, as a trained model
+has), the worst case for deduplication. Each stage runs the planner's own code (close_papers,
+TasteScores, fuse). The
 database reads (about 1.5 kB per description line) are not included: the figures are compute only.
 """
 
@@ -37,6 +39,8 @@ import django  # noqa: E402
 
 django.setup()
 
+from newsletter.digests.vectors import TasteScores  # noqa: E402
+from newsletter.feedback.taste import Taste  # noqa: E402
 from newsletter.management.embedding_cache import EmbeddingCache  # noqa: E402
 from newsletter.matching import Match, Source  # noqa: E402
 from newsletter.matching.meaning import (  # noqa: E402
@@ -68,7 +72,7 @@ def main() -> None:
     descriptions = description_rows(args.shard, rng)
     stored = [vector_to_bytes(row) for row in descriptions]  # as Interest.vector holds them
     examples = papers[rng.integers(0, len(papers), args.shard)]
-    tastes = rng.normal(size=(args.shard, EMBEDDING_DIM)).astype(np.float32)
+    tastes = {reader: taste(rng, papers) for reader in range(args.shard)}
     keyword = [rng.choice(len(papers), TOP_K, replace=False).tolist() for _ in range(args.shard)]
 
     bulk = time_bulk(stored, examples, tastes, papers, keyword)
@@ -118,6 +122,19 @@ def description_rows(count: int, rng: np.random.Generator) -> np.ndarray:
     return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
 
 
+def taste(rng: np.random.Generator, papers: np.ndarray) -> Taste:
+    """A taste model as a trained one looks: weights towards three liked papers, a negative bias."""
+    liked = rng.choice(len(papers), 3, replace=False)
+    weights = papers[liked].sum(axis=0) * 4 + rng.normal(scale=0.5, size=EMBEDDING_DIM)
+    return Taste(
+        weights=weights.astype(np.float32),
+        bias=-2.0,
+        liked_ids=liked.astype(np.int64),
+        liked_vectors=papers[liked],
+        rated_ids=frozenset(liked.tolist()),
+    )
+
+
 def time_bulk(stored, examples, tastes, papers, keyword) -> dict[str, float]:
     seconds: dict[str, float] = {}
     started = time.perf_counter()
@@ -128,21 +145,19 @@ def time_bulk(stored, examples, tastes, papers, keyword) -> dict[str, float]:
     close = close_papers(lines, thresholds, papers)
     seconds["lines x papers, cut"] = time.perf_counter() - started
     started = time.perf_counter()
-    taste_scores = tastes @ papers.T
-    best_by_taste = np.argsort(-taste_scores, axis=1)[:, :MAX_PICKS_PER_LINE]
+    scores = TasteScores(tastes, np.arange(len(papers)), papers)
     seconds["taste models x papers"] = time.perf_counter() - started
     started = time.perf_counter()
     count = len(stored)
     for reader in range(count):
-        fuse(
-            _lists(keyword[reader], close[reader][0], close[count + reader][0], best_by_taste[reader]),
-            top_k=TOP_K,
-        )
-    seconds["fusion, per reader"] = time.perf_counter() - started
+        lists = [*_lists(keyword[reader], close[reader][0], close[count + reader][0]), scores.picks(reader)]
+        _fuse(scores, reader, lists, tastes[reader])
+    seconds["per reader: taste picks, fusion"] = time.perf_counter() - started
     return seconds
 
 
 def time_naive(stored, examples, tastes, papers, keyword) -> float:
+    """One reader at a time: a matrix-vector product per line and per taste model (Taste.score)."""
     started = time.perf_counter()
     for reader, row in enumerate(stored):
         found = []
@@ -153,19 +168,21 @@ def time_naive(stored, examples, tastes, papers, keyword) -> float:
             similarities = papers @ vector
             columns = np.flatnonzero(similarities >= threshold)
             found.append(columns[np.argsort(-similarities[columns])][:MAX_PICKS_PER_LINE])
-        taste = np.argsort(-(papers @ tastes[reader]))[:MAX_PICKS_PER_LINE]
-        fuse(_lists(keyword[reader], found[0], found[1], taste), top_k=TOP_K)
+        one = TasteScores({reader: tastes[reader]}, np.arange(len(papers)), papers)
+        _fuse(one, reader, [*_lists(keyword[reader], found[0], found[1]), one.picks(reader)], tastes[reader])
     return time.perf_counter() - started
 
 
-def _lists(
-    keyword: list[int], described: np.ndarray, liked: np.ndarray, taste: np.ndarray
-) -> list[RankedList]:
+def _fuse(scores: TasteScores, reader: int, lists: list[RankedList], taste: Taste) -> list[Match]:
+    fused = fuse(lists, top_k=MAX_PICKS_PER_LINE * len(lists), excluded=taste.rated_ids)
+    return scores.push_down_disliked(reader, fused)[:TOP_K]
+
+
+def _lists(keyword: list[int], described: np.ndarray, liked: np.ndarray) -> list[RankedList]:
     return [
         RankedList(Source.KEYWORD, keyword, matches=[Match(paper, 1.0, ["keywords"]) for paper in keyword]),
         RankedList(Source.MEANING, described.tolist(), line="~ description"),
         RankedList(Source.EXAMPLE, liked.tolist(), line="like:2401.12345"),
-        RankedList(Source.TASTE, taste.tolist()),
     ]
 
 

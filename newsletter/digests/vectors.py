@@ -164,17 +164,20 @@ class TasteScores:
         if tastes:
             weights = np.stack([taste.weights for taste in tastes.values()])
             biases = np.array([taste.bias for taste in tastes.values()], dtype=np.float32)
-            self._decisions = papers @ weights.T + biases  # (papers, readers)
+            # One row per reader, so that reading a reader's decisions is a contiguous slice.
+            self._decisions = weights @ papers.T + biases[:, None]
         else:
-            self._decisions = np.empty((len(self._ids), 0), dtype=np.float32)
+            self._decisions = np.empty((0, len(self._ids)), dtype=np.float32)
 
     def picks(self, subscriber_id: int) -> RankedList:
         """The papers the model likes (decision above zero), best first, each with the liked paper
         closest to it: "because you liked <title>"."""
         taste = self._tastes[subscriber_id]
-        decisions = self._decisions[:, self._reader_of[subscriber_id]]
+        decisions = self._decisions[self._reader_of[subscriber_id]]
         columns = np.flatnonzero(decisions > 0)
-        columns = columns[np.argsort(-decisions[columns], kind="stable")][:MAX_PICKS_PER_LINE]
+        if len(columns) > MAX_PICKS_PER_LINE:
+            columns = columns[np.argpartition(-decisions[columns], MAX_PICKS_PER_LINE)[:MAX_PICKS_PER_LINE]]
+        columns = columns[np.argsort(-decisions[columns], kind="stable")]
         liked: dict[int, int] = {}
         if len(columns) and len(taste.liked_ids):
             nearest = np.argmax(taste.liked_vectors @ self._papers[columns].T, axis=0)
@@ -189,7 +192,7 @@ class TasteScores:
         the reader rated "less like this" sink, without hiding what their lines ask for."""
         if subscriber_id not in self._reader_of:
             return fused
-        decisions = self._decisions[:, self._reader_of[subscriber_id]]
+        decisions = self._decisions[self._reader_of[subscriber_id]]
         for match in fused:
             column = self._column_of.get(match.paper_id)
             if column is not None and decisions[column] < 0:

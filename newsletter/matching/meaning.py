@@ -21,6 +21,7 @@ score and the cosine never need a common scale.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 
@@ -48,10 +49,16 @@ def close_papers(
     for start in range(0, len(lines), LINE_BLOCK):
         block = lines[start : start + LINE_BLOCK] @ papers.T
         cuts = thresholds[start : start + LINE_BLOCK]
-        for similarities, cut in zip(block, cuts, strict=True):
-            columns = np.flatnonzero(similarities >= cut)
-            columns = columns[np.argsort(-similarities[columns], kind="stable")][:limit]
-            found.append((columns, similarities[columns]))
+        # Every (line, paper) above its cut at once, sorted by line then best first: each line's
+        # picks are then a slice, with no numpy call per line.
+        rows, columns = np.nonzero(block >= cuts[:, None])
+        similarities = block[rows, columns]
+        order = np.lexsort((columns, -similarities, rows))
+        rows, columns, similarities = rows[order], columns[order], similarities[order]
+        bounds = np.searchsorted(rows, np.arange(len(cuts) + 1)).tolist()
+        for first, end in itertools.pairwise(bounds):
+            end = min(end, first + limit)
+            found.append((columns[first:end], similarities[first:end]))
     return found
 
 
