@@ -1,8 +1,11 @@
-"""Planning by meaning, for one group of a shard: the readers' `~` and `like:` lines against the
-group's candidate papers, fused with their keyword picks (matching.meaning).
+"""Planning by meaning, for one group of a shard: the readers' `~` and `like:` lines and their taste
+models (newsletter.feedback.taste, learnt from their ratings) against the group's candidate papers,
+fused with their keyword picks (matching.meaning).
 
-Per group, the cost is one matrix product: the distinct lines of the group's readers (descriptions
-by text, examples by paper) times the candidate papers' embeddings. The candidates' matrix is kept
+Per group, the cost is two matrix products: the distinct lines of the group's readers (descriptions
+by text, examples by paper), then their taste models' weights, times the candidate papers'
+embeddings. A taste re-ranks: it adds the papers it likes as one more list ("because you liked
+<title>"), lowers the picks it dislikes, and a paper the reader rated is never picked again. The candidates' matrix is kept
 per process for the next shard of the run (RecentMatrices, as RecentIndexes keeps the word index).
 Papers not embedded yet are simply not candidates by meaning (the keyword lines still see them).
 """
@@ -16,8 +19,16 @@ from collections.abc import Container
 import numpy as np
 
 from newsletter.digests.selectors import CompiledInterests, PaperRow, SubscriberRow, VectorLine
+from newsletter.feedback.taste import Taste, load_tastes
 from newsletter.matching import Match, Source
-from newsletter.matching.meaning import EXAMPLE_THRESHOLD, MEANING_THRESHOLD, RankedList, close_papers, fuse
+from newsletter.matching.meaning import (
+    EXAMPLE_THRESHOLD,
+    MAX_PICKS_PER_LINE,
+    MEANING_THRESHOLD,
+    RankedList,
+    close_papers,
+    fuse,
+)
 from papers.embeddings import EMBEDDING_DIM, paper_vectors, vector_from_bytes
 
 
@@ -51,6 +62,8 @@ class RecentMatrices:
 
 
 RECENT_MATRICES = RecentMatrices()
+# A pick the reader's taste model scores below zero keeps this share of its fused score.
+DISLIKED_SHARE = 0.5
 
 
 class LineVectors:
@@ -95,7 +108,7 @@ def _line_key(line: VectorLine) -> tuple | None:
     return (Source.EXAMPLE, line.example_id) if line.example_id is not None else None
 
 
-def fuse_meaning(
+def fuse_by_meaning(
     rows: list[SubscriberRow],
     candidates: list[PaperRow],
     *,
@@ -103,31 +116,92 @@ def fuse_meaning(
     held: dict[int, set[int]],
     matches: dict[int, list[Match]],
 ) -> None:
-    """Replace each reader's keyword picks with the fusion of those and their vector lines' picks."""
+    """For the readers (with interests) who have vector lines or a taste model: their keyword picks
+    replaced by the fusion of those, their vector lines' picks and their taste's picks."""
+    tastes = load_tastes([row.id for row in rows])
+    rows = [row for row in rows if interests.vector_lines.get(row.id) or row.id in tastes]
+    if not rows:
+        return
     lines = LineVectors([line for row in rows for line in interests.vector_lines.get(row.id, ())])
     paper_ids, paper_matrix = RECENT_MATRICES.get(candidates)
     close = close_papers(lines.matrix, lines.thresholds, paper_matrix)
+    tasted = TasteScores(tastes, paper_ids, paper_matrix)
     ids = paper_ids.tolist()
     nothing: set[int] = set()
     for row in rows:
         keyword = matches.get(row.id, [])
         ranked = [RankedList(Source.KEYWORD, [m.paper_id for m in keyword], matches=keyword)]
-        for line in interests.vector_lines[row.id]:
+        for line in interests.vector_lines.get(row.id, ()):
             at = lines.row(line)
-            if at is None:
-                continue
-            columns = close[at][0].tolist()
-            ranked.append(
-                RankedList(
-                    Source(line.kind),
-                    [ids[column] for column in columns if ids[column] != line.example_id],
-                    line=line.text,
-                    liked_paper_id=line.example_id,
+            if at is not None:
+                picked = [ids[column] for column in close[at][0].tolist() if ids[column] != line.example_id]
+                ranked.append(
+                    RankedList(Source(line.kind), picked, line=line.text, liked_paper_id=line.example_id)
                 )
-            )
+        taste = tastes.get(row.id)
         excluded: Container = held.get(row.id, nothing)
-        fused = fuse(ranked, top_k=row.papers_per_digest, excluded=excluded)
+        if taste is not None:
+            ranked.append(tasted.picks(row.id))
+            excluded = _Either(excluded, taste.rated_ids)  # a rated paper is never offered again
+        fused = fuse(ranked, top_k=len(ids) + len(keyword), excluded=excluded)
+        fused = tasted.push_down_disliked(row.id, fused)[: row.papers_per_digest]
         if fused:
             matches[row.id] = fused
         else:
             matches.pop(row.id, None)
+
+
+class TasteScores:
+    """The taste models of a group's readers against its papers, as one matrix product (the
+    decision value of newsletter.feedback.taste.Taste.score, for every reader at once)."""
+
+    def __init__(self, tastes: dict[int, Taste], paper_ids: np.ndarray, papers: np.ndarray) -> None:
+        self._tastes = tastes
+        self._papers = papers
+        self._ids = paper_ids.tolist()
+        self._column_of = {paper_id: n for n, paper_id in enumerate(self._ids)}
+        self._reader_of = {subscriber_id: n for n, subscriber_id in enumerate(tastes)}
+        if tastes:
+            weights = np.stack([taste.weights for taste in tastes.values()])
+            biases = np.array([taste.bias for taste in tastes.values()], dtype=np.float32)
+            self._decisions = papers @ weights.T + biases  # (papers, readers)
+        else:
+            self._decisions = np.empty((len(self._ids), 0), dtype=np.float32)
+
+    def picks(self, subscriber_id: int) -> RankedList:
+        """The papers the model likes (decision above zero), best first, each with the liked paper
+        closest to it: "because you liked <title>"."""
+        taste = self._tastes[subscriber_id]
+        decisions = self._decisions[:, self._reader_of[subscriber_id]]
+        columns = np.flatnonzero(decisions > 0)
+        columns = columns[np.argsort(-decisions[columns], kind="stable")][:MAX_PICKS_PER_LINE]
+        liked: dict[int, int] = {}
+        if len(columns) and len(taste.liked_ids):
+            nearest = np.argmax(taste.liked_vectors @ self._papers[columns].T, axis=0)
+            liked = {
+                self._ids[c]: int(taste.liked_ids[n])
+                for c, n in zip(columns.tolist(), nearest.tolist(), strict=True)
+            }
+        return RankedList(Source.TASTE, [self._ids[c] for c in columns.tolist()], liked=liked)
+
+    def push_down_disliked(self, subscriber_id: int, fused: list[Match]) -> list[Match]:
+        """Picks the model scores below zero keep DISLIKED_SHARE of their score: papers like the ones
+        the reader rated "less like this" sink, without hiding what their lines ask for."""
+        if subscriber_id not in self._reader_of:
+            return fused
+        decisions = self._decisions[:, self._reader_of[subscriber_id]]
+        for match in fused:
+            column = self._column_of.get(match.paper_id)
+            if column is not None and decisions[column] < 0:
+                match.score *= DISLIKED_SHARE
+        return sorted(fused, key=lambda match: match.score, reverse=True)  # stable
+
+
+class _Either:
+    """Membership in either of two sets, without building their union for every reader."""
+
+    def __init__(self, first: Container, second: Container) -> None:
+        self._first, self._second = first, second
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._first or item in self._second

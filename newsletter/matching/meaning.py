@@ -63,6 +63,7 @@ class RankedList:
     paper_ids: list[PaperId]
     line: str = ""  # the line as typed ("" for the keyword list: its Matches carry their lines)
     liked_paper_id: PaperId | None = None  # the example's paper, for "like <title>"
+    liked: dict[PaperId, PaperId] = field(default_factory=dict)  # per paper, when each has its own
     matches: list[Match] = field(default_factory=list)  # the keyword list's own Matches
 
 
@@ -96,7 +97,7 @@ def fuse(lists: Sequence[RankedList], *, top_k: int, excluded: Container = ()) -
             lines[paper_id],
             list(terms.get(paper_id, ())),
             source=best[paper_id][1].source,
-            liked_paper_id=best[paper_id][1].liked_paper_id,
+            liked_paper_id=best[paper_id][1].liked.get(paper_id, best[paper_id][1].liked_paper_id),
         )
         for paper_id in order
     ]

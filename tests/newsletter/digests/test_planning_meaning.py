@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from newsletter.digests.planning import digests_compute
 from newsletter.digests.rendering import DigestRenderer
 from newsletter.digests.runs import digests_plan
 from newsletter.digests.selectors import digest_views
@@ -110,3 +111,36 @@ def test_a_paper_already_sent_is_not_picked_again_by_meaning(papers):
 
     second = Digest.objects.get(subscriber=subscriber, edition="2026-11-22")
     assert second.paper_count and first.isdisjoint(second.items.values_list("paper_id", flat=True))
+
+
+def test_ratings_change_a_real_digest_through_the_taste_model(papers):
+    """Liked splatting papers, disliked LLM ones: the taste adds papers like the liked ones ("because
+    you liked"), and a rated paper is never picked again."""
+    from newsletter.feedback.models import Rating, TasteModel
+    from newsletter.feedback.training import taste_train
+
+    subscriber = reader("taste@example.com", ["model"], papers_per_digest=10)
+    [planned] = digests_compute(now=NOW)  # a dry run: writes nothing
+    before = [match.paper_id for match in planned.matches]
+    liked = [papers[arxiv_id] for arxiv_id in ("2611.00050", "2611.00058", "2611.00061")]
+    disliked = [papers["2611.00001"], papers["2611.00002"]]
+    for paper in liked:
+        Rating.objects.create(subscriber=subscriber, paper=paper, value=1)
+    for paper in disliked:
+        Rating.objects.create(subscriber=subscriber, paper=paper, value=-1)
+    taste_train(subscriber_id=subscriber.id)
+    assert TasteModel.objects.filter(subscriber=subscriber).exists()
+
+    digests_plan(now=NOW)
+
+    after = picked(subscriber)
+
+    assert [item.paper_id for item in after] != before
+    rated = {paper.id for paper in liked + disliked}
+    assert rated.isdisjoint(item.paper_id for item in after)
+    by_taste = [item for item in after if item.source == "taste"]
+    assert by_taste and {item.liked_paper_id for item in by_taste} <= {paper.id for paper in liked}
+    relevant = relevant_arxiv_ids("gaussian-splatting") | relevant_arxiv_ids("3d-generation")
+    assert sum(item.paper.arxiv_id in relevant for item in by_taste) >= len(by_taste) // 2 + 1
+    view = digest_views(digest_ids=[Digest.objects.get(subscriber=subscriber).id])[0]
+    assert "Because you liked “" in DigestRenderer().render(view).text
