@@ -47,6 +47,8 @@ bench: install-dev
 	$(BIN)/python benchmarks/bench_matching.py
 	$(BIN)/python benchmarks/bench_delivery.py
 	$(BIN)/python benchmarks/bench_preview.py
+	$(BIN)/python benchmarks/bench_relevance.py
+	$(BIN)/python benchmarks/bench_meaning_scoring.py
 
 clean:
 	rm -rf $(VENV) var/outbox var/static

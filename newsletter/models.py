@@ -52,7 +52,8 @@ class CompiledInterestField(models.JSONField):
     """The interest's syntax tree (matching.compiled_form of `text`), recomputed on save and
     bulk_create, so a planner loads it instead of parsing hundreds of thousands of texts each run.
 
-    None for a text the parser refuses (forms and the admin never save one; the planner skips it).
+    None for a text the parser refuses (forms and the admin never save one; the planner skips it),
+    and for the lines matched by meaning (`~`, `like:`).
     """
 
     def __init__(self, *args, **kwargs) -> None:
@@ -72,6 +73,8 @@ class CompiledInterestField(models.JSONField):
 
 
 def compiled_form_or_none(text: str) -> list | None:
+    if matching.line_kind(text) != matching.Source.KEYWORD:
+        return None  # matched by meaning: nothing to compile
     try:
         return matching.compiled_form(text)
     except matching.InterestSyntaxError:

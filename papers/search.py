@@ -51,10 +51,14 @@ from newsletter.matching import (
 )
 from newsletter.matching import normalize as matching_normalize
 from newsletter.matching.compiler import And, Leaf, Node, Or
+from newsletter.matching.lines import line_kind, parse_line
 from newsletter.matching.rank import paper_factor
+from newsletter.matching.records import Source
 from papers.models import Paper
 from papers.records import READ_CHUNK, paper_record_from_row, paper_records_of
+from papers.search_by_meaning import meaning_matches
 from papers.search_terms import MAX_FORM, field_tag, pair_form, pairable, search_terms_stale
+from papers.sources.records import normalize_arxiv_id
 
 # The most one line adds to a paper's relevance: the weight of the best field it can match in.
 MAX_RELEVANCE = max(matching_normalize.FIELD_WEIGHTS)
@@ -192,7 +196,13 @@ class SearchResult:
 def paper_search(*, line: str, today: dt.date, limit: int | None = None) -> SearchResult:
     """The papers `line` matches, best first: the list `match_papers([line], records of every paper
     in id order, today=today)` gives, or its first `limit`. Raises InterestSyntaxError for a line
-    that does not parse."""
+    that does not parse. A `~ description` or `like:ARXIV_ID` line finds papers by meaning instead
+    (search_by_meaning.py)."""
+    if line_kind(line) is not Source.KEYWORD:
+        matches, above, compared = meaning_matches(
+            parse_line(line, normalize_id=normalize_arxiv_id), limit=limit
+        )
+        return SearchResult(matches, above, compared)
     query = parse_interest(line)
     candidates = search_candidates(query.root)
     if limit is None:

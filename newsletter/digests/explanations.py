@@ -108,8 +108,9 @@ class ItemExplainer:
                 self._line(interest, paper, first=number == 0, named=interest != heading, liked=liked)
                 for number, interest in enumerate(interests)
             ]
-            if source == Source.TASTE and liked is not None:
-                parts.append(_plain(f"Because you liked “{_title(liked)}”"))
+            if source == Source.TASTE:
+                because = f"Because you liked “{_title(liked)}”" if liked else "Picked from your ratings"
+                parts.append(_plain(because))
             if source == Source.TRENDING:
                 parts.append(_plain(f"Trending: among the most upvoted new papers (▲ {paper.upvotes})"))
             found = self._explained[key] = Explanation.joined(parts)

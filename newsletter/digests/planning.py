@@ -15,6 +15,9 @@ matcher runs once per group (usually one, since papers arrive in hourly batches)
 Interests are not parsed here: each Interest row stores its compiled form (saved with the text).
 The paper index of a group is kept per process for the next shard of the same run (RecentIndexes).
 
+A subscriber's `~ description` and `like:` lines, and their taste model once they rated papers, are
+matched by meaning against the group's papers (vectors.py: matrix products per group) and fused
+with their keyword picks.
 A subscriber without interests gets the group's trending papers (matching.TrendingOrder: most
 upvoted first, computed once per group); one with interests who asked for it gets, after their own
 picks, an "Also trending" section of the best few trending papers those picks left out.
@@ -39,6 +42,7 @@ from newsletter.digests import editions, selectors
 from newsletter.digests.bulk import insert_ignoring_conflicts
 from newsletter.digests.rendering import DigestView, ItemView
 from newsletter.digests.selectors import PaperRow, SubscriberRow
+from newsletter.digests.vectors import fuse_by_meaning
 from newsletter.matching import ALSO_TRENDING_PAPERS, Match, PaperIndex, PaperRecord, TrendingOrder
 from newsletter.models import Digest, DigestItem, Subscriber
 from papers.models import Paper
@@ -183,7 +187,11 @@ def _match(
             )
             # picks(): paper, score and the lines that picked it; the words are found when shown.
             matches.update(plan.picks())
-        trending = [row for row in rows if row.also_trending or not interests.rows.get(row.id)]
+        with_interests = [row for row in rows if interests.has_any(row.id)]
+        if with_interests:
+            held = _papers_held(already_sent) if held is None else held
+            fuse_by_meaning(with_interests, papers[start:], interests=interests, held=held, matches=matches)
+        trending = [row for row in rows if row.also_trending or not interests.has_any(row.id)]
         if trending:
             held = _papers_held(already_sent) if held is None else held
             _add_trending(
@@ -213,7 +221,7 @@ def _add_trending(
     nothing: set[int] = set()
     for row in rows:
         picked = matches.get(row.id, [])
-        if interests.rows.get(row.id):
+        if interests.has_any(row.id):
             count, excluded = ALSO_TRENDING_PAPERS, (held.get(row.id, nothing), {m.paper_id for m in picked})
         else:
             count, excluded = row.papers_per_digest, (held.get(row.id, nothing),)

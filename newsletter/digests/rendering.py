@@ -30,7 +30,7 @@ from newsletter import mail
 from newsletter.digests import editions
 from newsletter.digests.explanations import ItemExplainer
 from newsletter.feedback.links import rating_links
-from newsletter.matching import Source
+from newsletter.matching import Source, line_kind
 from newsletter.models import Subscriber
 from newsletter.subscriptions import tokens
 from papers.authors import short_authors
@@ -113,7 +113,12 @@ _OR = re.compile(r"\bOR\b")
 
 def interest_label(text: str) -> str:
     """ "sparse autoencoders" for `title:"sparse autoencoder*" -survey`: no exclusions, fields, quotes,
-    stars or brackets, cut at a word."""
+    stars or brackets, cut at a word; a description without its "~", an example as "like <its id>"."""
+    kind = line_kind(text)
+    if kind == Source.MEANING:
+        return snippet(text.strip().lstrip("~").strip(), INTEREST_LABEL_LENGTH)
+    if kind == Source.EXAMPLE:
+        return f"like {text.split(':', 1)[1].strip()}"
     label = _SYNTAX.sub("", _FIELD.sub("", _EXCLUDED.sub(" ", text)))
     return snippet(_OR.sub("or", label), INTEREST_LABEL_LENGTH)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import numpy as np
@@ -104,12 +104,27 @@ def _for_subscribers(queryset, subscriber_ids: list[int]):
     return queryset.filter(subscriber_id__gte=min(subscriber_ids), subscriber_id__lte=max(subscriber_ids))
 
 
+@dataclass(frozen=True, slots=True)
+class VectorLine:
+    """A line matched by meaning: a description with its stored embedding, or an example paper."""
+
+    text: str
+    kind: str  # Interest.Kind.MEANING or EXAMPLE
+    vector: bytes | None = None  # MEANING: the description's embedding
+    example_id: int | None = None  # EXAMPLE: the paper
+
+
 @dataclass
 class CompiledInterests:
-    """Subscribers' interests as typed, in order, with the compiled form stored beside each."""
+    """Subscribers' keyword lines as typed, in order, with the compiled form stored beside each, and
+    their lines matched by meaning."""
 
     rows: dict[int, list[str]]
     forms: dict[str, list | None]
+    vector_lines: dict[int, list[VectorLine]] = field(default_factory=dict)
+
+    def has_any(self, subscriber_id: int) -> bool:
+        return bool(self.rows.get(subscriber_id) or self.vector_lines.get(subscriber_id))
 
     def table_for(self, subscribers: list[SubscriberRow]) -> tuple[InterestTable, CompiledTexts]:
         """These subscribers as the matcher's table, and their texts' stored compiled forms."""
@@ -139,13 +154,22 @@ def compiled_interests(*, subscriber_ids: list[int]) -> CompiledInterests:
     queryset = _for_subscribers(Interest.objects.order_by("subscriber_id", "position"), subscriber_ids)
     wanted = set(subscriber_ids)
     rows: dict[int, list[str]] = defaultdict(list)
+    vector_lines: dict[int, list[VectorLine]] = defaultdict(list)
     encoded: dict[str, str | None] = {}
-    values = queryset.values_list("subscriber_id", "text", Cast("compiled", TextField()))
-    for subscriber_id, text, form in values.iterator(chunk_size=CHUNK):
-        if subscriber_id in wanted:
+    values = queryset.values_list(
+        "subscriber_id", "text", "kind", Cast("compiled", TextField()), "vector", "example_id"
+    )
+    for subscriber_id, text, kind, form, vector, example_id in values.iterator(chunk_size=CHUNK):
+        if subscriber_id not in wanted:
+            continue
+        if kind == Interest.Kind.KEYWORD:
             rows[subscriber_id].append(text)
             encoded.setdefault(text, form)
-    return CompiledInterests(rows, {text: _decoded_form(form) for text, form in encoded.items()})
+        else:
+            vector = bytes(vector) if vector is not None else None  # PostgreSQL gives a memoryview
+            vector_lines[subscriber_id].append(VectorLine(text, kind, vector, example_id))
+    forms = {text: _decoded_form(form) for text, form in encoded.items()}
+    return CompiledInterests(rows, forms, vector_lines)
 
 
 def _decoded_form(form: str | None) -> list | None:

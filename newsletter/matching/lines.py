@@ -5,15 +5,14 @@
     like:2401.12345              an example paper, matched by meaning (close to that paper)
 
 parse_line checks a line's form and gives its canonical key (the dedup key of a reader's lines).
-Whether an example paper exists is the caller's question (a database one).
+What an arXiv id looks like is the papers' business: the caller passes their normaliser (the
+engine imports nothing else of the project). Whether the paper exists is the caller's question too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-
-from papers.sources.errors import InvalidArxivId
-from papers.sources.records import normalize_arxiv_id
 
 from .compiler import canonical_interest
 from .parser import InterestSyntaxError
@@ -43,8 +42,10 @@ def line_kind(text: str) -> Source:
     return Source.KEYWORD
 
 
-def parse_line(text: str) -> Line:
-    """The line's kind and canonical key; InterestSyntaxError (with a position) for a bad one."""
+def parse_line(text: str, *, normalize_id: Callable[[str], str] = str.strip) -> Line:
+    """The line's kind and canonical key; InterestSyntaxError (with a position) for a bad one.
+    `normalize_id` turns a typed paper id into its canonical spelling, raising ValueError when it is
+    not one (papers.sources.records.normalize_arxiv_id)."""
     text = text.strip()
     kind = line_kind(text)
     if kind is Source.MEANING:
@@ -59,8 +60,8 @@ def parse_line(text: str) -> Line:
         if not reference:
             raise InterestSyntaxError("an arXiv id is needed after “like:” (like:2401.12345)", len(text))
         try:
-            arxiv_id = normalize_arxiv_id(reference)
-        except InvalidArxivId:
+            arxiv_id = normalize_id(reference)
+        except ValueError:
             raise InterestSyntaxError(
                 f"“{reference[:40]}” is not an arXiv id (expected like:2401.12345)", len(EXAMPLE_PREFIX)
             ) from None

@@ -36,6 +36,8 @@ class InterestAdminForm(forms.ModelForm):
             )
         [line] = parse_interest_lines(text)
         self.instance.canonical = line.canonical
+        for name, value in services.interest_details(texts=[line.text])[0].items():
+            setattr(self.instance, name, value)
         return line.text
 
 

@@ -22,6 +22,8 @@ from newsletter.models import (
     Interest,
     Subscriber,
 )
+from papers.models import Paper
+from papers.sources.records import normalize_arxiv_id
 
 INTEREST_EXAMPLES = 'sparse autoencoder\n"mixture of experts" routing\ndiffusion video OR audio -medical'
 HOUR_CHOICES = [(hour, f"{hour:02d}:00") for hour in range(24)]
@@ -32,6 +34,10 @@ CANONICAL_LENGTH = Interest._meta.get_field("canonical").max_length
 class InterestLine:
     text: str
     canonical: str
+
+    @property
+    def kind(self) -> str:
+        return matching.line_kind(self.text).value
 
 
 @cache
@@ -60,15 +66,20 @@ def parse_interest_lines(raw: str) -> list[InterestLine]:
     errors: list[str] = []
     result: list[InterestLine] = []
     seen: set[str] = set()
+    examples: dict[str, str] = {}  # arXiv id -> the label of the line naming it
     for number, text in enumerate(interest_lines(raw), start=1):
+        label = _line_label(number, text)
         try:
-            canonical = canonical_or_error(text, label=_line_label(number, text))
+            line = line_or_error(text, label=label)
         except ValidationError as error:
             errors.extend(error.messages)
             continue
-        if canonical not in seen:
-            seen.add(canonical)
-            result.append(InterestLine(text=text, canonical=canonical))
+        if line.arxiv_id:
+            examples.setdefault(line.arxiv_id, label)
+        if line.canonical not in seen:
+            seen.add(line.canonical)
+            result.append(InterestLine(text=text, canonical=line.canonical))
+    errors.extend(_unknown_examples(examples))
     if errors:
         raise ValidationError(errors)
     if len(result) > MAX_INTERESTS_PER_SUBSCRIBER:
@@ -79,15 +90,40 @@ def parse_interest_lines(raw: str) -> list[InterestLine]:
     return result
 
 
+def _unknown_examples(examples: dict[str, str]) -> list[str]:
+    """One message per `like:` line whose paper Paperbox does not have (one query for all)."""
+    if not examples:
+        return []
+    known = set(Paper.objects.filter(arxiv_id__in=list(examples)).values_list("arxiv_id", flat=True))
+    return [
+        f"{label}: no paper {arxiv_id} in Paperbox. Examples must be papers we list (from Hugging Face "
+        "Daily Papers or the arXiv listings we follow): check the id, or pick one from the papers pages."
+        for arxiv_id, label in examples.items()
+        if arxiv_id not in known
+    ]
+
+
 def canonical_or_error(text: str, *, label: str) -> str:
     """The canonical form of one interest, or a ValidationError whose message starts with `label`."""
+    return line_or_error(text, label=label).canonical
+
+
+def parse_line(text: str) -> matching.Line:
+    """matching.parse_line with example ids checked as arXiv ids (`like:arXiv:2401.12345v2` is
+    `like:2401.12345`): every caller that reads a subscriber's lines goes through here."""
+    return matching.parse_line(text, normalize_id=normalize_arxiv_id)
+
+
+def line_or_error(text: str, *, label: str) -> matching.Line:
+    """One interest line parsed (its kind and canonical form), or a ValidationError whose message
+    starts with `label`. A `like:` paper's existence is checked by parse_interest_lines."""
     if len(text) > MAX_INTEREST_LENGTH:
         raise ValidationError(f"{label} is {len(text)} characters long; the limit is {MAX_INTEREST_LENGTH}.")
     try:
-        matching.parse_interest(text)
-        canonical = matching.canonical_interest(text)
+        line = parse_line(text)
     except matching.InterestSyntaxError as error:
         raise ValidationError(f"{label}: {error}.") from None
+    canonical = line.canonical
     if len(canonical) > CANONICAL_LENGTH:
         # Exclusions and field prefixes spell out longer than they are typed (`-a` is `(not a)`), so a
         # line within the typed limit can still be too long to store.
@@ -95,7 +131,7 @@ def canonical_or_error(text: str, *, label: str) -> str:
             f"{label} has too many terms to store: remove some words or exclusions, or split it "
             "into two interests."
         )
-    return canonical
+    return line
 
 
 def _line_label(number: int, text: str) -> str:

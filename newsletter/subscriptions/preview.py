@@ -1,5 +1,9 @@
 """Live interest preview: how many of the last 30 days' papers an interest would have matched.
 
+A keyword line is matched against the window's word index; a `~ description` or `like:` line
+against the window's embeddings (one matrix-vector product; a description is embedded once per
+process and text), so a preview by meaning costs about as little as one by keywords.
+
 The papers of the window are indexed once per process (matching.PaperBatch) and shared by its threads;
 a request matches its one interest against that index, in milliseconds. Whether the window changed
 is asked of the database (two aggregates, the second reading the window's rows) at most once per
@@ -16,7 +20,9 @@ import gc
 import threading
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
+import numpy as np
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Max
@@ -25,9 +31,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from newsletter.client_address import client_address
-from newsletter.matching import InterestSyntaxError, PaperBatch, parse_interest
-from newsletter.subscriptions.forms import canonical_or_error
+from newsletter.matching import InterestSyntaxError, PaperBatch, Source
+from newsletter.matching.meaning import EXAMPLE_THRESHOLD, MEANING_THRESHOLD, close_papers
+from newsletter.subscriptions.forms import line_or_error, parse_line
 from newsletter.subscriptions.ratelimit import RateLimited, rate_limit_check
+from papers.embeddings import embed_texts, paper_vectors
 from papers.models import Paper
 from papers.records import paper_records_since, papers_since
 
@@ -36,6 +44,8 @@ PREVIEW_EXAMPLES = 3
 PREVIEW_LIMIT_PER_IP = (40, 60)
 VERSION_RECHECK_SECONDS = 1.0
 VERSION_CACHE_KEY = "preview:window-version"
+# Descriptions whose embedding a process keeps (1.5 kB each).
+DESCRIPTIONS_KEPT = 1024
 
 
 @require_GET
@@ -53,13 +63,22 @@ def interest_preview_view(request: HttpRequest) -> JsonResponse:
     except RateLimited as error:
         return JsonResponse({"error": str(error)}, status=429)
     try:
-        parse_interest(text)
-        canonical_or_error(text, label="This interest")
+        line = parse_line(text)
+        line_or_error(text, label="This interest")
     except InterestSyntaxError as error:
         return JsonResponse({"error": str(error), "position": error.position}, status=400)
     except ValidationError as error:
         return JsonResponse({"error": error.messages[0]}, status=400)
-    preview = interest_preview(text=text, window=recent_papers())
+    window = recent_papers()
+    if line.kind == Source.KEYWORD:
+        preview = interest_preview(text=text, window=window)
+    elif line.kind == Source.MEANING:
+        preview = meaning_preview(description=line.description, window=window)
+    else:
+        example = Paper.objects.filter(arxiv_id=line.arxiv_id).only("id", "title").first()
+        if example is None:
+            return JsonResponse({"error": f"No paper {line.arxiv_id} in Paperbox."}, status=400)
+        preview = example_preview(example=example, window=window)
     return JsonResponse(
         {
             "matches": preview.match_count,
@@ -84,6 +103,8 @@ class PreviewWindow:
     version: tuple
     batch: PaperBatch
     titles: dict[int, str]
+    # Papers embedded after the window was built are seen once the window changes (the next ingest).
+    vectors: WindowVectors
 
 
 def interest_preview(
@@ -96,6 +117,58 @@ def interest_preview(
         paper_count=len(window.batch),
         example_titles=[window.titles[match.paper_id] for match in found.best],
     )
+
+
+def meaning_preview(
+    *, description: str, window: PreviewWindow, examples: int = PREVIEW_EXAMPLES
+) -> InterestPreview:
+    """How many of the window's (embedded) papers a `~ description` line would have picked, with the
+    closest few: one short text embedded (cached per process) and one matrix-vector product."""
+    return _close_preview(description_vector(description), MEANING_THRESHOLD, window, examples, skip=None)
+
+
+def example_preview(
+    *, example: Paper, window: PreviewWindow, examples: int = PREVIEW_EXAMPLES
+) -> InterestPreview:
+    """The same for a `like:` line: the papers close to the example, the example itself left out."""
+    ids, vectors = paper_vectors([example.id])
+    if not len(ids):
+        return InterestPreview(match_count=0, paper_count=len(window.vectors()[0]), example_titles=[])
+    return _close_preview(vectors[0], EXAMPLE_THRESHOLD, window, examples, skip=example.id)
+
+
+def _close_preview(
+    vector: np.ndarray, threshold: float, window: PreviewWindow, examples: int, *, skip: int | None
+) -> InterestPreview:
+    ids, matrix = window.vectors()
+    [(columns, _)] = close_papers(vector[None, :], np.array([threshold], np.float32), matrix, limit=len(ids))
+    picked = [paper_id for paper_id in ids[columns].tolist() if paper_id != skip]
+    return InterestPreview(
+        match_count=len(picked),
+        paper_count=len(ids),
+        example_titles=[window.titles[paper_id] for paper_id in picked[:examples]],
+    )
+
+
+@lru_cache(maxsize=DESCRIPTIONS_KEPT)
+def description_vector(description: str) -> np.ndarray:
+    """A description's embedding: someone typing asks again for the text they paused on."""
+    return embed_texts([description])[0]
+
+
+class WindowVectors:
+    """The embeddings of a window's papers, loaded on the first preview by meaning (one query)."""
+
+    def __init__(self, paper_ids: list[int]) -> None:
+        self._paper_ids = paper_ids
+        self._lock = threading.Lock()
+        self._loaded: tuple[np.ndarray, np.ndarray] | None = None
+
+    def __call__(self) -> tuple[np.ndarray, np.ndarray]:
+        with self._lock:
+            if self._loaded is None:
+                self._loaded = paper_vectors(self._paper_ids)
+            return self._loaded
 
 
 class RecentPapers:
@@ -159,6 +232,7 @@ def build_window(version: tuple) -> PreviewWindow:
         version=version,
         batch=PaperBatch(records),
         titles={record.id: record.title for record in records},
+        vectors=WindowVectors([record.id for record in records]),
     )
     # The index was built with the garbage collector paused: millions of new tuples wait for one
     # collection to untrack them. Do it here, as part of the rebuild, rather than in whichever

@@ -21,6 +21,14 @@ def subscriber_by_email(*, email: str) -> Subscriber | None:
     )
 
 
+def interest_examples(*, subscriber: Subscriber) -> list[tuple[str, str]]:
+    """The subscriber's `like:` lines as typed, each with its paper's title ("" when it is gone)."""
+    lines = Interest.objects.filter(subscriber=subscriber, kind=Interest.Kind.EXAMPLE).select_related(
+        "example"
+    )
+    return [(line.text, line.example.title if line.example else "") for line in lines.order_by("position")]
+
+
 def subscriber_status_counts() -> dict[str, int]:
     rows = Subscriber.objects.values("status").annotate(n=Count("id")).order_by()
     counts = {status: 0 for status in Subscriber.Status.values}

@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, CharField, F, Q, Value, When
 from django.utils import timezone
 
+from newsletter import matching
 from newsletter.delivery.errors import MAIL_ERRORS, DeliveryRejected
 from newsletter.delivery.suppressions import (
     REQUESTED_MAIL_STATUSES,
@@ -31,8 +32,10 @@ from newsletter.delivery.suppressions import (
 )
 from newsletter.models import DeliveryEvent, Interest, Subscriber, Suppression
 from newsletter.subscriptions import emails, selectors
-from newsletter.subscriptions.forms import InterestLine
+from newsletter.subscriptions.forms import InterestLine, parse_line
 from newsletter.subscriptions.ratelimit import Limit, rate_limit_check
+from papers.embeddings import embed_texts, vector_to_bytes
+from papers.models import Paper
 
 logger = logging.getLogger(__name__)
 
@@ -248,11 +251,36 @@ def subscriber_update_preferences(
 
 
 def _interests_replace(*, subscriber: Subscriber, interests: Sequence[InterestLine]) -> None:
+    details = interest_details(texts=[line.text for line in interests])
     Interest.objects.filter(subscriber=subscriber).delete()
     Interest.objects.bulk_create(
-        Interest(subscriber=subscriber, text=line.text, canonical=line.canonical, position=position)
-        for position, line in enumerate(interests)
+        Interest(subscriber=subscriber, text=line.text, canonical=line.canonical, position=position, **fields)
+        for position, (line, fields) in enumerate(zip(interests, details, strict=True))
     )
+
+
+def interest_details(*, texts: Sequence[str]) -> list[dict[str, object]]:
+    """What each line stores besides its text: its kind, a description's embedding (computed here,
+    all of the lines' descriptions in one call), an example's paper (one query for all)."""
+    lines = [parse_line(text) for text in texts]
+    descriptions = [line.description for line in lines if line.kind == matching.Source.MEANING]
+    vectors = iter(embed_texts(descriptions)) if descriptions else iter(())
+    example_ids = {line.arxiv_id for line in lines if line.arxiv_id}
+    papers = (
+        dict(Paper.objects.filter(arxiv_id__in=example_ids).values_list("arxiv_id", "id"))
+        if example_ids
+        else {}
+    )
+    details: list[dict[str, object]] = []
+    for line in lines:
+        fields: dict[str, object] = {"kind": line.kind.value, "vector": None, "example_id": None}
+        if line.kind == matching.Source.MEANING:
+            fields["vector"] = vector_to_bytes(next(vectors))
+        elif line.kind == matching.Source.EXAMPLE:
+            # A paper deleted since the form checked it: the line stays, picking nothing.
+            fields["example_id"] = papers.get(line.arxiv_id)
+        details.append(fields)
+    return details
 
 
 def _transition(*, subscriber: Subscriber, from_statuses: set[str], to: str, **fields) -> bool:

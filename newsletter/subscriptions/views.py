@@ -128,6 +128,7 @@ def _preferences_page(
         "unsubscribe_path": tokens.unsubscribe_path(subscriber),
         "feed_url": tokens.feed_url(subscriber),
         "ratings": subscriber_ratings(subscriber=subscriber),
+        "examples": selectors.interest_examples(subscriber=subscriber),
     }
     return render(request, "newsletter/preferences.html", context, status=status)
 

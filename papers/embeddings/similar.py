@@ -39,21 +39,43 @@ _window_lock = threading.Lock()
 
 def similar_papers(paper: Paper, limit: int = 6) -> list[tuple[Paper, float]]:
     """Up to `limit` recent papers closest in meaning to `paper`, best first, with their cosine."""
+    vector = stored_vector(paper)
+    if vector is None or limit <= 0:
+        return []
+    nearest = nearest_recent(vector, limit=limit, min_similarity=MIN_SIMILARITY, exclude_id=paper.pk)
+    papers = Paper.objects.in_bulk([paper_id for paper_id, _ in nearest.found])
+    # A paper deleted since the matrix was read is skipped.
+    return [(papers[pk], score) for pk, score in nearest.found if pk in papers]
+
+
+def stored_vector(paper: Paper) -> np.ndarray | None:
+    """The paper's vector from the current model, or None while it waits to be embedded."""
     stored = PaperEmbedding.objects.filter(paper_id=paper.pk, model=MODEL_NAME).values_list(
         "vector", flat=True
     )
     vector = next(iter(stored), None)
-    if vector is None or limit <= 0:
-        return []
+    return None if vector is None else vector_from_bytes(vector)
+
+
+@dataclass(frozen=True)
+class Nearest:
+    found: list[tuple[int, float]]  # (paper id, cosine), best first, at most the limit asked for
+    above: int  # how many papers of the window reach min_similarity (may exceed len(found))
+    window: int  # how many papers were compared
+
+
+def nearest_recent(
+    vector: np.ndarray, *, limit: int, min_similarity: float, exclude_id: int | None = None
+) -> Nearest:
+    """The papers of the recent window closest to `vector` (unit length), at or above the cut."""
     window = _recent_window()
-    scores = window.matrix @ vector_from_bytes(vector)
-    scores[window.ids == paper.pk] = -np.inf
-    top = _top_indices(scores, limit)
-    top = top[scores[top] >= MIN_SIMILARITY]
-    top_ids = window.ids[top].tolist()
-    papers = Paper.objects.in_bulk(top_ids)
-    # A paper deleted since the matrix was read is skipped.
-    return [(papers[pk], float(scores[i])) for pk, i in zip(top_ids, top, strict=True) if pk in papers]
+    scores = window.matrix @ vector if len(window.ids) else np.empty(0, np.float32)
+    if exclude_id is not None:
+        scores[window.ids == exclude_id] = -np.inf
+    above = int(np.count_nonzero(scores >= min_similarity))
+    top = _top_indices(scores, min(limit, above)) if above and limit > 0 else np.empty(0, np.int64)
+    found = [(int(window.ids[i]), float(scores[i])) for i in top]
+    return Nearest(found=found, above=above, window=len(window.ids))
 
 
 def _top_indices(scores: np.ndarray, k: int) -> np.ndarray:

@@ -1,11 +1,15 @@
 """Match interests against papers: one person's interests, or a whole batch of subscribers offline.
 
     match_papers --interest "QUERY" [--interest ...] [--since YYYY-MM-DD] [--json]
-    match_papers --text-file PAPERS.jsonl --interest "QUERY"
+    match_papers --interest "~ a description" --like 2401.12345 [--top K] [--json]
+    match_papers --text-file PAPERS.jsonl --interest "QUERY" [--like FILE_ID] [--cache-dir DIR]
     match_papers --interests-file FILE --top K [--summary] [--processes N]
                                                    (FILE lines: subscriber_id<TAB>interest)
 
-Keep this interface stable: other tooling relies on it.
+Keep this interface stable: other tooling relies on it. The `--interest` lines (keywords or
+`~ description`) and the `--like` papers together are one reader's profile, ranked as a digest
+ranks them (matching.profile). With --text-file, papers are embedded on the fly and cached by
+content (embedding_cache.py), so a second run embeds nothing.
 """
 
 from __future__ import annotations
@@ -16,20 +20,31 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from newsletter.management.embedding_cache import EmbeddingCache
 from newsletter.matching import (
     InterestSyntaxError,
     InterestTable,
+    Line,
     Match,
     PaperRecord,
+    Source,
     match_papers,
-    parse_interest,
+    parse_line,
     plan_table,
 )
 from newsletter.matching.interest_file import InterestFileError, read_interest_table
+from newsletter.matching.profile import Profile, rank_profile
+from newsletter.matching.records import PaperId
+from papers.embeddings import EMBEDDING_DIM, embed_texts, paper_text, paper_vectors
+from papers.models import Paper
 from papers.records import paper_records_since
+from papers.sources.errors import InvalidArxivId
+from papers.sources.records import normalize_arxiv_id
 
 # Below this many distinct interest texts, one process is faster than forking more.
 PARALLEL_FROM_TEXTS = 20_000
@@ -52,7 +67,20 @@ class Command(BaseCommand):
             "--interests-file", type=Path, help="Batch mode: lines of subscriber_id<TAB>interest."
         )
         parser.add_argument(
-            "--top", type=int, default=10, help="Batch mode: papers per subscriber (default 10)."
+            "--like",
+            action="append",
+            default=[],
+            help="An example paper: its arXiv id, or its `id` in the --text-file (repeatable).",
+        )
+        parser.add_argument(
+            "--top",
+            type=int,
+            help="The best K papers only (batch mode: papers per subscriber, default 10).",
+        )
+        parser.add_argument(
+            "--cache-dir",
+            type=Path,
+            help="With --text-file: where papers' embeddings are cached (default var/embedding-cache).",
         )
         parser.add_argument(
             "--summary", action="store_true", help="Batch mode: print counts and timings only."
@@ -66,8 +94,11 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="One JSON object per line.")
 
     def handle(self, *args, **options) -> None:
-        if bool(options["interest"]) == bool(options["interests_file"]):
-            raise CommandError("Give either --interest (one or more) or --interests-file.")
+        one_reader = bool(options["interest"] or options["like"])
+        if one_reader == bool(options["interests_file"]):
+            raise CommandError("Give either --interest or --like (one or more), or --interests-file.")
+        if options["top"] is not None and options["top"] < 1:
+            raise CommandError("--top must be at least 1.")
         started = time.perf_counter()
         papers = self.load_papers(options["text_file"], options["since"])
         load_seconds = time.perf_counter() - started
@@ -85,9 +116,25 @@ class Command(BaseCommand):
         return papers
 
     def match_interests(self, options: dict, papers: list[PaperRecord]) -> None:
-        for text in options["interest"]:
-            check_interest(text)
-        matches = match_papers(options["interest"], papers, today=timezone.localdate())
+        lines = [check_interest(text) for text in options["interest"]]
+        keyword_lines = [line.text for line in lines if line.kind == Source.KEYWORD]
+        descriptions = [line for line in lines if line.kind == Source.MEANING]
+        if any(line.kind == Source.EXAMPLE for line in lines):
+            raise CommandError("Give example papers with --like ID, not as an --interest line.")
+        if descriptions or options["like"]:
+            vectors = self.paper_vectors(options, papers)
+            profile = Profile(
+                keyword_lines=keyword_lines,
+                descriptions=list(
+                    zip([line.text for line in descriptions], embed(descriptions), strict=True)
+                ),
+                examples=self.examples(
+                    options["like"], papers, vectors, in_file=options["text_file"] is not None
+                ),
+            )
+            matches = rank_profile(profile, papers, vectors, top_k=options["top"], today=timezone.localdate())
+        else:
+            matches = match_papers(keyword_lines, papers, today=timezone.localdate())[: options["top"]]
         titles = {paper.id: paper.title for paper in papers}
         for match in matches:
             if options["json"]:
@@ -95,14 +142,54 @@ class Command(BaseCommand):
             else:
                 self.stdout.write(
                     f"{match.score:7.3f}  {match.paper_id}  {titles[match.paper_id]}\n"
-                    f"         matched: {'; '.join(match.interests)} ({', '.join(match.terms)})"
+                    f"         {why(match, titles)}"
                 )
         if not options["json"]:
             self.stderr.write(f"{len(matches)} of {len(papers)} papers matched.")
 
+    def paper_vectors(self, options: dict, papers: list[PaperRecord]) -> np.ndarray:
+        """One row per paper (zeros for a paper the database has no embedding of yet)."""
+        if options["text_file"] is not None:
+            cache = EmbeddingCache(options["cache_dir"] or settings.VAR_DIR / "embedding-cache")
+            vectors = cache.vectors([paper_text(paper.title, paper.abstract) for paper in papers])
+            self.stderr.write(
+                f"Embedded {cache.computed} papers ({len(papers) - cache.computed} from {cache.path})."
+            )
+            return vectors
+        ids, matrix = paper_vectors([paper.id for paper in papers])
+        rows = {paper_id: n for n, paper_id in enumerate(ids.tolist())}
+        vectors = np.zeros((len(papers), EMBEDDING_DIM), dtype=np.float32)
+        for n, paper in enumerate(papers):
+            if paper.id in rows:
+                vectors[n] = matrix[rows[paper.id]]
+        return vectors
+
+    def examples(
+        self, references: list[str], papers: list[PaperRecord], vectors: np.ndarray, *, in_file: bool
+    ) -> list[tuple[str, PaperId, np.ndarray]]:
+        """Each --like paper with its vector: the file's `id` with --text-file, an arXiv id otherwise."""
+        row_of = {str(paper.id): n for n, paper in enumerate(papers)}
+        examples = []
+        for reference in references:
+            key = reference.strip() if in_file else self.database_id(reference)
+            row = row_of.get(str(key))
+            if row is None or not vectors[row].any():
+                raise CommandError(
+                    f"--like {reference}: no such paper among the papers matched (or it has no embedding yet)."
+                )
+            examples.append((f"like:{reference.strip()}", papers[row].id, vectors[row]))
+        return examples
+
+    @staticmethod
+    def database_id(reference: str) -> int | None:
+        try:
+            arxiv_id = normalize_arxiv_id(reference)
+        except InvalidArxivId as error:
+            raise CommandError(f"--like {reference}: {error}.") from None
+        return Paper.objects.filter(arxiv_id=arxiv_id).values_list("id", flat=True).first()
+
     def plan_batch(self, options: dict, papers: list[PaperRecord], load_seconds: float) -> None:
-        if options["top"] < 1:
-            raise CommandError("--top must be at least 1.")
+        options["top"] = options["top"] or 10
         if options["processes"] < 1:
             raise CommandError("--processes must be at least 1.")
         started = time.perf_counter()
@@ -142,7 +229,27 @@ def match_as_json(match: Match) -> dict:
         "score": round(match.score, 6),
         "interests": match.interests,
         "terms": match.terms,
+        # The line that ranked it best (its first line when keywords did) and how it was picked.
+        "line": _picking_line(match),
+        "source": match.source.value,
     }
+
+
+def _picking_line(match: Match) -> str:
+    if match.source == Source.EXAMPLE:
+        return next((line for line in match.interests if line.startswith("like:")), "")
+    if match.source == Source.MEANING:
+        return next((line for line in match.interests if line.startswith("~")), "")
+    return match.interests[0] if match.interests else ""
+
+
+def why(match: Match, titles: dict) -> str:
+    """The plain output's second line: the words a keyword line matched, or which line brought it."""
+    if match.source == Source.KEYWORD:
+        return f"matched: {'; '.join(match.interests)} ({', '.join(match.terms)})"
+    if match.source == Source.EXAMPLE:
+        return f"like “{titles.get(match.liked_paper_id, match.liked_paper_id)}” (also: {'; '.join(match.interests)})"
+    return f"close to your description (picked by: {'; '.join(match.interests)})"
 
 
 def parse_day(value: str) -> dt.date:
@@ -152,9 +259,15 @@ def parse_day(value: str) -> dt.date:
         raise CommandError(f"--since {value!r}: expected a date as YYYY-MM-DD.") from None
 
 
-def check_interest(text: str) -> None:
+def embed(descriptions: list[Line]) -> np.ndarray:
+    if not descriptions:
+        return np.empty((0, EMBEDDING_DIM), dtype=np.float32)
+    return embed_texts([line.description for line in descriptions])
+
+
+def check_interest(text: str) -> Line:
     try:
-        parse_interest(text)
+        return parse_line(text)
     except InterestSyntaxError as error:
         raise CommandError(f"Interest {text!r}: {error}") from None
 

@@ -23,3 +23,20 @@ SIMILAR_PAIRS = [
 def corpus_papers() -> dict[str, dict[str, str]]:
     with CORPUS.open(encoding="utf-8") as lines:
         return {paper["id"]: paper for paper in map(json.loads, lines)}
+
+
+def embedded_pair_papers() -> dict:
+    """The papers of SIMILAR_PAIRS saved and embedded, keyed by corpus id; arXiv ids 2605.00001… in order."""
+    from papers.embeddings.store import papers_embed_stale
+    from papers.models import Paper
+
+    corpus = corpus_papers()
+    ids = [paper_id for pair in SIMILAR_PAIRS for paper_id in pair]
+    papers = {
+        paper_id: Paper.objects.create(
+            arxiv_id=f"2605.{n:05d}", title=corpus[paper_id]["title"], abstract=corpus[paper_id]["abstract"]
+        )
+        for n, paper_id in enumerate(ids, start=1)
+    }
+    papers_embed_stale()
+    return papers

@@ -9,24 +9,14 @@ from papers.embeddings import similar
 from papers.embeddings.similar import similar_papers
 from papers.embeddings.store import papers_embed_stale
 from papers.models import Paper, PaperEmbedding
-from tests.papers.embeddings.corpus import SIMILAR_PAIRS, corpus_papers
+from tests.papers.embeddings.corpus import SIMILAR_PAIRS, corpus_papers, embedded_pair_papers
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def pair_papers() -> dict[str, Paper]:
-    """The papers of SIMILAR_PAIRS, embedded, keyed by corpus id; arXiv ids 2605.00001… in order."""
-    corpus = corpus_papers()
-    ids = [paper_id for pair in SIMILAR_PAIRS for paper_id in pair]
-    papers = {
-        paper_id: Paper.objects.create(
-            arxiv_id=f"2605.{n:05d}", title=corpus[paper_id]["title"], abstract=corpus[paper_id]["abstract"]
-        )
-        for n, paper_id in enumerate(ids, start=1)
-    }
-    papers_embed_stale()
-    return papers
+    return embedded_pair_papers()
 
 
 def test_the_most_similar_paper_is_the_one_on_the_same_topic(pair_papers):
