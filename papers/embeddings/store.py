@@ -27,6 +27,10 @@ class EmbedProgress:
     unchanged: int = 0  # papers checked whose text had not changed
     more: bool = False  # stopped at the limit with papers still waiting
 
+    @property
+    def done(self) -> int:
+        return self.embedded + self.unchanged
+
     def add(self, *, embedded: int, unchanged: int) -> EmbedProgress:
         return EmbedProgress(self.embedded + embedded, self.unchanged + unchanged, self.more)
 
@@ -58,10 +62,9 @@ def papers_embed_stale(
     paper embedded already is only checked again.
     """
     progress, last_id = EmbedProgress(), 0
-    while limit is None or progress.embedded + progress.unchanged < limit:
-        size = (
-            batch_size if limit is None else min(batch_size, limit - progress.embedded - progress.unchanged)
-        )
+    while limit is None or progress.done < limit:
+        size = batch_size if limit is None else min(batch_size, limit - progress.done)
+        # By id from where the last batch ended: every run ends, even if papers keep changing.
         ids = list(papers_needing_embedding().filter(pk__gt=last_id).values_list("pk", flat=True)[:size])
         if not ids:
             return progress
@@ -84,9 +87,9 @@ def papers_embed(*, paper_ids: list[int]) -> dict[str, int]:
             "paper_id", "text_hash"
         )
     )
-    unchanged = [pk for pk, text in texts.items() if stored.get(pk) == text_hash(text)]
+    unchanged = {pk for pk, text in texts.items() if stored.get(pk) == text_hash(text)}
     PaperEmbedding.objects.filter(paper_id__in=unchanged).update(checked_at=checked_at)
-    changed = [pk for pk in texts if pk not in set(unchanged)]
+    changed = [pk for pk in texts if pk not in unchanged]
     vectors = embed_texts([texts[pk] for pk in changed])
     rows = [
         PaperEmbedding(

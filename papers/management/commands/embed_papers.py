@@ -40,9 +40,8 @@ class Command(BaseCommand):
         started = time.monotonic()
 
         def report(progress: EmbedProgress) -> None:
-            done = progress.embedded + progress.unchanged
             rate = progress.embedded / max(time.monotonic() - started, 1e-9)
-            self.stdout.write(f"{done:,} of {total:,} papers ({rate:.1f} embedded per second)…")
+            self.stdout.write(f"{progress.done:,} of {total:,} papers ({rate:.1f} embedded per second)…")
 
         progress = papers_embed_stale(batch_size=batch_size, on_batch=report)
         seconds = time.monotonic() - started
