@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from newsletter.feedback.models import Direction, Rating
+from newsletter.feedback.models import Direction, Rating, TasteModel
 from newsletter.feedback.selectors import paper_title_in_digest
 from newsletter.models import Subscriber
 from newsletter.subscriptions.ratelimit import Limit, rate_limit_check
@@ -64,6 +64,9 @@ def rating_undo(*, subscriber: Subscriber, paper_id: int) -> bool:
 
 
 def ratings_reset(*, subscriber: Subscriber) -> int:
-    """Forget all the subscriber's ratings; how many there were."""
-    deleted, _ = Rating.objects.filter(subscriber=subscriber).delete()
+    """Forget all the subscriber's ratings, and at once what their taste model learnt from them (the
+    next digest must not wait for a task to forget it); how many ratings there were."""
+    with transaction.atomic():
+        TasteModel.objects.filter(subscriber=subscriber).delete()
+        deleted, _ = Rating.objects.filter(subscriber=subscriber).delete()
     return deleted

@@ -23,9 +23,12 @@ MODEL_NAME = "all-MiniLM-L6-v2/int8"
 # sentence-transformers' max_seq_length for this model. It was trained on 128 tokens, but on the
 # corpus's relevance set 256 ranks slightly better (MODEL.md), and most abstracts are longer.
 MAX_TOKENS = 256
-# Texts per ONNX run once sorted by length (see _batches); small batches keep the attention
-# matrices in cache, and sorting keeps the padding small.
-BATCH_SIZE = 16
+# Texts are sorted by length and cut into runs of at most this many padded tokens (_batches):
+# a title-and-abstract (~240 tokens) runs alone, which measured fastest here per CPU-second (the
+# activations stay in cache; benchmarks/bench_embedding.py), while short texts, like interest
+# descriptions, share a run instead of paying its fixed cost one by one.
+MAX_BATCH_TOKENS = 256
+MAX_BATCH_TEXTS = 64
 # Two cores here, and a worker shares them with the web process and the database: two threads,
 # no spinning (idle threads busy-waiting would take CPU from everything else between runs).
 INTRA_OP_THREADS = min(2, os.cpu_count() or 1)
@@ -63,10 +66,21 @@ def embed_texts(texts: Sequence[str]) -> np.ndarray:
     return result
 
 
-def _batches(token_ids: list[np.ndarray], size: int = BATCH_SIZE) -> list[np.ndarray]:
-    """Indices of the texts, shortest first, in runs of `size`: each run pads to its own longest."""
-    order = np.argsort([len(ids) for ids in token_ids], kind="stable")
-    return [order[start : start + size] for start in range(0, len(order), size)]
+def _batches(token_ids: list[np.ndarray]) -> list[list[int]]:
+    """Indices of the texts, shortest first, in runs that pad to their own longest text and hold
+    at most MAX_BATCH_TOKENS padded tokens (and MAX_BATCH_TEXTS texts; one text at least)."""
+    order = np.argsort([len(ids) for ids in token_ids], kind="stable").tolist()
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for index in order:  # each text is at least as long as those before it: it sets the padding
+        too_many = (len(current) + 1) * len(token_ids[index]) > MAX_BATCH_TOKENS
+        if current and (too_many or len(current) == MAX_BATCH_TEXTS):
+            batches.append(current)
+            current = []
+        current.append(index)
+    if current:
+        batches.append(current)
+    return batches
 
 
 def _embed_batch(session: Any, token_ids: list[np.ndarray]) -> np.ndarray:

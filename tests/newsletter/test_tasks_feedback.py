@@ -26,7 +26,9 @@ def test_the_task_keeps_its_name():
 
 
 @pytest.mark.worker
-def test_ratings_in_a_row_train_once_and_a_reset_removes_the_model(celery_worker_process, settings):
+def test_ratings_in_a_row_train_once_and_a_reset_or_an_undo_removes_the_model(
+    celery_worker_process, settings
+):
     settings.TASTE_TRAINING_DELAY_SECONDS = 3
     papers = make_papers()
     reader = make_subscriber("reader@example.com")
@@ -52,9 +54,22 @@ def test_ratings_in_a_row_train_once_and_a_reset_removes_the_model(celery_worker
     token = tokens.preferences_path(reader).split("/")[2]
     client.post(reverse("newsletter:ratings_reset", args=[token]))
 
+    assert not TasteModel.objects.filter(subscriber=reader).exists()  # at once, not after the task
     wait_until(lambda: len(outcomes(celery_worker_process)) == 4, timeout=60, message="the reset's training")
-    assert outcomes(celery_worker_process)[-1] == "removed"
-    assert not TasteModel.objects.filter(subscriber=reader).exists()
+    assert outcomes(celery_worker_process)[-1] == "too few ratings"
+
+    # An undo below the minimum removes the model in the task.
+    for corpus_id in liked:
+        url = rating_links(subscriber=reader, digest_id=digest.id, paper_id=papers[corpus_id].id).more_url
+        client.post(url.removeprefix(settings.SITE_URL))
+    wait_until(
+        lambda: TasteModel.objects.filter(subscriber=reader).exists(), timeout=60, message="a new model"
+    )
+    client.post(reverse("newsletter:preferences_rating_undo", args=[token, papers[liked[0]].id]))
+    wait_until(
+        lambda: not TasteModel.objects.filter(subscriber=reader).exists(), timeout=60, message="removal"
+    )
+    wait_until(lambda: outcomes(celery_worker_process)[-1:] == ["removed"], message="the removal's outcome")
 
 
 def outcomes(worker) -> list[str]:

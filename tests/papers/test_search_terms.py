@@ -147,11 +147,14 @@ def test_an_admin_edit_rewrites_the_terms():
 def test_the_migration_indexes_the_papers_already_there():
     from django.db.migrations.executor import MigrationExecutor
 
-    def migrate_papers_to(name: str) -> None:
+    def migrate_to(targets: list[tuple[str, str]]) -> None:
         executor = MigrationExecutor(connection)
-        executor.migrate([("papers", name)])
+        executor.migrate(targets)
 
-    migrate_papers_to("0002_paper_search_gin")
+    # Every app's latest, not only papers': going back also unapplies the migrations of other apps
+    # that depend on later papers migrations (the newsletter's tables that point at papers).
+    latest = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    migrate_to([("papers", "0002_paper_search_gin")])
     try:
         with connection.cursor() as cursor:
             cursor.execute(
@@ -162,10 +165,7 @@ def test_the_migration_indexes_the_papers_already_there():
                 ['["Zoë Ek"]', "[]", "[]", "[]", dt.datetime.now(dt.UTC), dt.datetime.now(dt.UTC)],
             )
     finally:
-        # Every app's latest, not only the papers': going back unapplied the other apps' migrations
-        # that depend on papers (newsletter's ratings and digest items), and later tests need them.
-        executor = MigrationExecutor(connection)
-        executor.migrate(executor.loader.graph.leaf_nodes())
+        migrate_to(latest)
 
     paper = Paper.objects.get(arxiv_id="2605.00006")
     assert {"capybara", "herd", "a|zoë"} <= set(paper.search_terms)

@@ -5,7 +5,7 @@ import json
 from bs4 import BeautifulSoup
 from django.urls import reverse
 
-from newsletter.feedback.models import Rating
+from newsletter.feedback.models import Rating, TasteModel
 from newsletter.models import Subscriber
 from newsletter.subscriptions import tokens
 from tests.newsletter.feedback.digests import less_path, more_path, planned_digest
@@ -55,14 +55,18 @@ def test_undo_on_the_preferences_page_removes_that_rating_only(client, db):
     assert listed(client, digest.subscriber) == [("More like this:", " ".join(first.title.split()))]
 
 
-def test_reset_removes_every_rating_and_the_page_says_how_ratings_come(client, db):
+def test_reset_removes_every_rating_and_the_taste_model_and_the_page_says_how_ratings_come(client, db):
     digest, _, _ = rated_digest(client)
     token = preferences(digest.subscriber).split("/")[2]
     assert client.get(reverse("newsletter:ratings_reset", args=[token])).status_code == 405
 
+    TasteModel.objects.create(
+        subscriber=digest.subscriber, weights=bytes(16), bias=0.0, ratings_count=2, fingerprint="f", model="m"
+    )
+
     client.post(reverse("newsletter:ratings_reset", args=[token]))
 
-    assert not Rating.objects.exists()
+    assert not Rating.objects.exists() and not TasteModel.objects.exists()
     page = client.get(preferences(digest.subscriber)).content.decode()
     assert "Each paper in your digests has “More like this” and “Less like this” links" in page
 
@@ -77,5 +81,9 @@ def test_ratings_are_in_the_data_export_and_gone_after_erasure(client, db):
         (second.arxiv_id, "Less like this"),
         (first.arxiv_id, "More like this"),
     ]
+    TasteModel.objects.create(
+        subscriber=digest.subscriber, weights=bytes(16), bias=0.0, ratings_count=2, fingerprint="f", model="m"
+    )
     client.post(reverse("newsletter:erase", args=[token]))
-    assert not Subscriber.objects.exists() and not Rating.objects.exists()
+    assert not Subscriber.objects.exists()
+    assert not Rating.objects.exists() and not TasteModel.objects.exists()

@@ -91,3 +91,18 @@ def test_a_model_file_that_is_not_the_pinned_one_is_refused_with_what_to_do(tmp_
 def test_the_shipped_files_match_their_recorded_checksums():
     assert embedding_model._verified(embedding_model.model_file(), embedding_model.MODEL_SHA256)
     assert embedding_model._verified(embedding_model.TOKENIZER_PATH, embedding_model.TOKENIZER_SHA256)
+
+
+def test_runs_hold_similar_lengths_within_the_token_budget():
+    lengths = [250, 3, 120, 5, 256, 4, 130, 60, 3]
+    token_ids = [np.ones(n, dtype=np.int64) for n in lengths]
+
+    batches = embedding_model._batches(token_ids)
+
+    assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))
+    for batch in batches:
+        padded = len(batch) * max(lengths[i] for i in batch)
+        assert padded <= embedding_model.MAX_BATCH_TOKENS or len(batch) == 1
+    # The four shortest share one run; each long text runs alone.
+    assert batches[0] == [1, 8, 5, 3]
+    assert [len(batch) for batch in batches[-3:]] == [1, 1, 1]
