@@ -49,6 +49,7 @@ bench: install-dev
 	$(BIN)/python benchmarks/bench_preview.py
 	$(BIN)/python benchmarks/bench_relevance.py
 	$(BIN)/python benchmarks/bench_meaning_scoring.py
+	$(BIN)/python benchmarks/bench_taste.py
 
 clean:
 	rm -rf $(VENV) var/outbox var/static

@@ -174,8 +174,7 @@ def time_naive(stored, examples, tastes, papers, keyword) -> float:
 
 
 def _fuse(scores: TasteScores, reader: int, lists: list[RankedList], taste: Taste) -> list[Match]:
-    fused = fuse(lists, top_k=MAX_PICKS_PER_LINE * len(lists), excluded=taste.rated_ids)
-    return scores.push_down_disliked(reader, fused)[:TOP_K]
+    return fuse(lists, top_k=TOP_K, excluded=taste.rated_ids, scale=scores.share(reader))
 
 
 def _lists(keyword: list[int], described: np.ndarray, liked: np.ndarray) -> list[RankedList]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Container
+from collections.abc import Callable, Container
 
 import numpy as np
 
@@ -143,8 +143,7 @@ def fuse_by_meaning(
         if taste is not None:
             ranked.append(tasted.picks(row.id))
             excluded = _Either(excluded, taste.rated_ids)  # a rated paper is never offered again
-        fused = fuse(ranked, top_k=len(ids) + len(keyword), excluded=excluded)
-        fused = tasted.push_down_disliked(row.id, fused)[: row.papers_per_digest]
+        fused = fuse(ranked, top_k=row.papers_per_digest, excluded=excluded, scale=tasted.share(row.id))
         if fused:
             matches[row.id] = fused
         else:
@@ -187,17 +186,20 @@ class TasteScores:
             }
         return RankedList(Source.TASTE, [self._ids[c] for c in columns.tolist()], liked=liked)
 
-    def push_down_disliked(self, subscriber_id: int, fused: list[Match]) -> list[Match]:
-        """Picks the model scores below zero keep DISLIKED_SHARE of their score: papers like the ones
-        the reader rated "less like this" sink, without hiding what their lines ask for."""
+    def share(self, subscriber_id: int) -> Callable[[int], float] | None:
+        """What each pick keeps of its score: DISLIKED_SHARE where the model's decision is below zero
+        (papers like the ones the reader rated "less like this" sink, without hiding what their lines
+        ask for), all of it elsewhere; None for a reader without a model."""
         if subscriber_id not in self._reader_of:
-            return fused
+            return None
         decisions = self._decisions[self._reader_of[subscriber_id]]
-        for match in fused:
-            column = self._column_of.get(match.paper_id)
-            if column is not None and decisions[column] < 0:
-                match.score *= DISLIKED_SHARE
-        return sorted(fused, key=lambda match: match.score, reverse=True)  # stable
+        column_of = self._column_of
+
+        def share(paper_id: int) -> float:
+            column = column_of.get(paper_id)
+            return DISLIKED_SHARE if column is not None and decisions[column] < 0 else 1.0
+
+        return share
 
 
 class _Either:

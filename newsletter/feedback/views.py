@@ -39,12 +39,18 @@ def rate(request: HttpRequest, subscriber: Subscriber, direction: str) -> HttpRe
     if request.method == "POST":
         if limited := _over_limit(request, subscriber, link):
             return limited
-        changed = services.rating_record(
-            subscriber=subscriber,
-            digest_id=link.paper.digest_id,
-            paper_id=link.paper.paper_id,
-            direction=wanted,
-        )
+        try:
+            changed = services.rating_record(
+                subscriber=subscriber,
+                digest_id=link.paper.digest_id,
+                paper_id=link.paper.paper_id,
+                direction=wanted,
+            )
+        # The checks above ran a moment ago: the digest may have been pruned or the reader left since.
+        except services.PaperNotInDigest:
+            return _problem(request, "not-in-digest", status=400)
+        except services.SubscriberLeft:
+            return _problem(request, "left", status=403, title=link.title)
         _retrain_if(changed, subscriber)
     return _rating_page(request, subscriber, link, asked=wanted)
 

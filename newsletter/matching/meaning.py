@@ -21,8 +21,9 @@ score and the cosine never need a common scale.
 
 from __future__ import annotations
 
+import heapq
 import itertools
-from collections.abc import Container, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -74,37 +75,82 @@ class RankedList:
     matches: list[Match] = field(default_factory=list)  # the keyword list's own Matches
 
 
-def fuse(lists: Sequence[RankedList], *, top_k: int, excluded: Container = ()) -> list[Match]:
+def fuse(
+    lists: Sequence[RankedList],
+    *,
+    top_k: int,
+    excluded: Container = (),
+    scale: Callable[[PaperId], float] | None = None,
+) -> list[Match]:
     """The reader's papers from all lists, best first by reciprocal rank fusion, cut to top_k.
 
-    Each Match names every line that picked it; its source (and liked paper) is that of the list
-    that ranked it best, the keyword list winning ties (lists come keyword first)."""
+    `scale`, when given, multiplies each paper's fused score before the cut, by at most 1 (a taste
+    model lowering what it dislikes). Each Match names every line that picked it; its source (and liked paper) is
+    that of the list that ranked it best, the keyword list winning ties (lists come keyword first).
+    Only the kept papers are turned into Matches: a planner fuses a few hundred thousand readers."""
     scores: dict[PaperId, float] = {}
-    lines: dict[PaperId, list[str]] = {}
-    best: dict[PaperId, tuple[int, RankedList]] = {}
-    terms: dict[PaperId, list[str]] = {}
-    for ranked in lists:
-        keyword_lines = {match.paper_id: match.interests for match in ranked.matches}
-        terms.update((match.paper_id, match.terms) for match in ranked.matches)
+    best: dict[PaperId, tuple[int, int]] = {}  # paper -> (best rank, its list)
+    members: dict[PaperId, list[int]] = {}  # paper -> the lists that have it
+    for index, ranked in enumerate(lists):
         for rank, paper_id in enumerate(ranked.paper_ids, start=1):
             if paper_id in excluded:
                 continue
-            scores[paper_id] = scores.get(paper_id, 0.0) + 1.0 / (RRF_K + rank)
-            picked_by = lines.setdefault(paper_id, [])
-            for line in keyword_lines.get(paper_id, [ranked.line]):
-                if line and line not in picked_by:
-                    picked_by.append(line)
-            if paper_id not in best or rank < best[paper_id][0]:
-                best[paper_id] = (rank, ranked)
-    order = sorted(scores, key=scores.__getitem__, reverse=True)[:top_k]  # stable: ties by first seen
+            known = scores.get(paper_id)
+            if known is None:
+                scores[paper_id] = 1.0 / (RRF_K + rank)
+                best[paper_id] = (rank, index)
+                members[paper_id] = [index]
+            else:
+                scores[paper_id] = known + 1.0 / (RRF_K + rank)
+                members[paper_id].append(index)
+                if rank < best[paper_id][0]:
+                    best[paper_id] = (rank, index)
+    order = sorted(scores, key=scores.__getitem__, reverse=True)  # stable: ties by first seen
+    order = order[:top_k] if scale is None else _scaled_top(order, scores, scale, top_k)
     return [
-        Match(
-            paper_id,
-            scores[paper_id],
-            lines[paper_id],
-            list(terms.get(paper_id, ())),
-            source=best[paper_id][1].source,
-            liked_paper_id=best[paper_id][1].liked.get(paper_id, best[paper_id][1].liked_paper_id),
+        _fused_match(
+            paper_id, scores[paper_id], [lists[i] for i in members[paper_id]], lists[best[paper_id][1]]
         )
         for paper_id in order
     ]
+
+
+def _scaled_top(
+    order: list[PaperId], scores: dict[PaperId, float], scale: Callable[[PaperId], float], top_k: int
+) -> list[PaperId]:
+    """The top_k of `order` by scaled score (scores updated). A scale never exceeds 1, so once a
+    paper's unscaled score is below the k-th best scaled one, no later paper can enter: only the
+    head of the order is scaled."""
+    kept: list[tuple[float, int, PaperId]] = []  # a min-heap of (scaled score, -position, paper)
+    for position, paper_id in enumerate(order):
+        if len(kept) == top_k and scores[paper_id] < kept[0][0]:
+            break
+        item = (scores[paper_id] * scale(paper_id), -position, paper_id)
+        if len(kept) < top_k:
+            heapq.heappush(kept, item)
+        elif item > kept[0]:
+            heapq.heapreplace(kept, item)
+    kept.sort(reverse=True)  # best first, ties to the earlier position
+    for score, _, paper_id in kept:
+        scores[paper_id] = score
+    return [paper_id for _, _, paper_id in kept]
+
+
+def _fused_match(paper_id: PaperId, score: float, picked_by: list[RankedList], best: RankedList) -> Match:
+    lines: list[str] = []
+    terms: list[str] = []
+    for ranked in picked_by:
+        if ranked.matches:  # the keyword list: the lines and words of its own Match
+            match = next(match for match in ranked.matches if match.paper_id == paper_id)
+            lines.extend(match.interests)
+            terms = list(match.terms)
+        elif ranked.line:
+            lines.append(ranked.line)
+    return Match(
+        paper_id,
+        score,
+        list(dict.fromkeys(lines)),
+        terms,
+        source=best.source,
+        liked_paper_id=best.liked.get(paper_id, best.liked_paper_id),
+    )

@@ -167,26 +167,36 @@ class Command(BaseCommand):
     def examples(
         self, references: list[str], papers: list[PaperRecord], vectors: np.ndarray, *, in_file: bool
     ) -> list[tuple[str, PaperId, np.ndarray]]:
-        """Each --like paper with its vector: the file's `id` with --text-file, an arXiv id otherwise."""
+        """Each --like paper with its vector: the file's `id` with --text-file, else an arXiv id of a
+        paper in the database (whether or not it is among the papers matched)."""
         row_of = {str(paper.id): n for n, paper in enumerate(papers)}
         examples = []
         for reference in references:
-            key = reference.strip() if in_file else self.database_id(reference)
-            row = row_of.get(str(key))
-            if row is None or not vectors[row].any():
-                raise CommandError(
-                    f"--like {reference}: no such paper among the papers matched (or it has no embedding yet)."
-                )
-            examples.append((f"like:{reference.strip()}", papers[row].id, vectors[row]))
+            if in_file:
+                row = row_of.get(reference.strip())
+                if row is None:
+                    raise CommandError(f"--like {reference}: no paper with this id in the file.")
+                paper_id, vector = papers[row].id, vectors[row]
+            else:
+                paper_id, vector = self.database_example(reference)
+            examples.append((f"like:{reference.strip()}", paper_id, vector))
         return examples
 
     @staticmethod
-    def database_id(reference: str) -> int | None:
+    def database_example(reference: str) -> tuple[int, np.ndarray]:
         try:
             arxiv_id = normalize_arxiv_id(reference)
         except InvalidArxivId as error:
             raise CommandError(f"--like {reference}: {error}.") from None
-        return Paper.objects.filter(arxiv_id=arxiv_id).values_list("id", flat=True).first()
+        paper_id = Paper.objects.filter(arxiv_id=arxiv_id).values_list("id", flat=True).first()
+        if paper_id is None:
+            raise CommandError(f"--like {reference}: no paper {arxiv_id} in the database.")
+        ids, matrix = paper_vectors([paper_id])
+        if not len(ids):
+            raise CommandError(
+                f"--like {reference}: paper {arxiv_id} has no embedding yet (manage.py embed_papers)."
+            )
+        return paper_id, matrix[0]
 
     def plan_batch(self, options: dict, papers: list[PaperRecord], load_seconds: float) -> None:
         options["top"] = options["top"] or 10

@@ -65,7 +65,7 @@ def test_keyword_lines_alone_print_what_they_printed_before_cut_by_top(papers_fi
 
 
 def test_an_unknown_example_or_a_bad_description_is_named(papers_file, tmp_path):
-    with pytest.raises(CommandError, match="--like seed-9999: no such paper"):
+    with pytest.raises(CommandError, match="--like seed-9999: no paper with this id in the file"):
         run("--text-file", str(papers_file), "--cache-dir", str(tmp_path), "--like", "seed-9999")
     with pytest.raises(CommandError, match="a description is needed after “~”"):
         run("--text-file", str(papers_file), "--interest", "~")
@@ -82,3 +82,5 @@ def test_database_papers_take_an_arxiv_id(tmp_path):
     assert {result["line"] for result in results} == {"like:2611.00053"}
     with pytest.raises(CommandError, match=r"--like 2401\.1: '2401\.1' is not an arXiv id"):
         run("--like", "2401.1")
+    with pytest.raises(CommandError, match=r"--like 2401\.99999: no paper 2401\.99999 in the database"):
+        run("--like", "2401.99999")

@@ -65,3 +65,27 @@ def test_the_keyword_list_wins_ties_and_excluded_papers_and_the_cut_hold():
     fused = fuse(lists, top_k=2, excluded={"b"})
     assert [m.paper_id for m in fused] == ["a", "c"]
     assert fused[0].source == Source.KEYWORD
+
+
+def test_a_scale_lowers_papers_before_the_cut():
+    lists = [RankedList(Source.MEANING, ["a", "b", "c"], line="~ y")]
+    assert [m.paper_id for m in fuse(lists, top_k=2)] == ["a", "b"]
+    halved = fuse(lists, top_k=2, scale=lambda paper_id: 0.5 if paper_id == "a" else 1.0)
+    assert [m.paper_id for m in halved] == ["b", "c"]
+    assert halved[0].score == pytest.approx(1 / (RRF_K + 2))
+
+
+def test_scaling_only_the_head_gives_what_scaling_everything_gives():
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        ids = rng.permutation(40).tolist()
+        lists = [
+            RankedList(Source.MEANING, ids[: rng.integers(1, 40)], line="~ a"),
+            RankedList(Source.EXAMPLE, rng.permutation(40)[: rng.integers(1, 40)].tolist(), line="like:x"),
+        ]
+        shares = {paper: float(rng.choice([1.0, 0.5, 0.25])) for paper in range(40)}
+        everything = fuse(lists, top_k=100)
+        expected = sorted(everything, key=lambda m: m.score * shares[m.paper_id], reverse=True)[:7]
+        got = fuse(lists, top_k=7, scale=shares.__getitem__)
+        assert [m.paper_id for m in got] == [m.paper_id for m in expected]
+        assert [m.score for m in got] == pytest.approx([m.score * shares[m.paper_id] for m in expected])

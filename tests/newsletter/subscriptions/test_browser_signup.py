@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 
@@ -11,6 +12,7 @@ from newsletter.models import Subscriber
 from tests.browser import chromium_page
 from tests.conftest import WorkerProcess, subprocess_env, wait_until
 from tests.fakes.sendgrid import FakeSendGrid
+from tests.newsletter.relevance_data import make_embedded_papers, profile, relevant_arxiv_ids
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls here are plain sync calls.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -118,3 +120,25 @@ def test_signup_confirm_edit_and_unsubscribe_in_a_real_browser(live_server, mail
         page.wait_for_selector("h1:has-text('You are unsubscribed')")
         subscriber.refresh_from_db()
         assert subscriber.status == "unsubscribed"
+
+
+def test_a_description_is_previewed_by_meaning_while_typing_in_a_real_browser(live_server):
+    papers = make_embedded_papers(limit=80, first_seen_at=dt.datetime(2026, 11, 20, tzinfo=dt.UTC))
+    relevant = {
+        papers[arxiv_id].title for arxiv_id in relevant_arxiv_ids("gaussian-splatting") if arxiv_id in papers
+    }
+    with chromium_page() as page:
+        page.goto(f"{live_server.url}/")
+        page.fill("#id_interests", "~ " + profile("gaussian-splatting")["descriptions"][0])
+        page.click("#id_interests")
+        page.wait_for_selector("#interest-preview li")
+        summary = page.inner_text("#interest-preview p")
+        assert re.search(r"would have matched \d+ of 80 papers from the last 30 days", summary), summary
+        shown = page.locator("#interest-preview li").all_inner_texts()
+        assert shown and set(shown) <= relevant
+        page.fill("#id_interests", "like:2401.99999")
+        page.click("#id_interests")
+        page.wait_for_selector("#interest-preview .preview-error")
+        assert "No paper 2401.99999 in Paperbox." in page.inner_text("#interest-preview")
+        page.check("#id_also_trending")
+        assert page.is_checked("#id_also_trending")
