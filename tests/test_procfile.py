@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from papers.models import FetchRun
+from papers.models import FetchRun, Paper, PaperEmbedding
 from tests.conftest import ROOT, subprocess_env, wait_until
 from tests.fakes.upstream import Reply, Upstream, hf_page_html
 
@@ -80,6 +80,14 @@ def run(transactional_db, tmp_path, upstream) -> Iterator[Run]:
     shutil.rmtree(var_dir, ignore_errors=True)
 
 
+def embedding_settled(log: str) -> bool:
+    """Every paper has its vector and no embedding task is still running."""
+    lines = [line for line in log.splitlines() if "Task papers.tasks.embed_new_papers[" in line]
+    received = sum(1 for line in lines if line.endswith("received"))
+    done = sum(1 for line in lines if "succeeded in" in line)
+    return received == done and PaperEmbedding.objects.count() == Paper.objects.count() > 0
+
+
 @pytest.mark.worker
 def test_a_first_run_prints_the_address_fetches_at_once_and_logs_no_errors(run, upstream):
     today = datetime.now(UTC).date().isoformat()
@@ -93,6 +101,10 @@ def test_a_first_run_prints_the_address_fetches_at_once_and_logs_no_errors(run, 
         message=f"the start-up fetch; log:\n{run.log()}",
     )
     wait_until(lambda: " ready." in run.log(), timeout=60, message="the worker")
+    # The fetch queued the embedding of its papers: let it finish before Ctrl-C stops Redis under it.
+    wait_until(
+        lambda: embedding_settled(run.log()), timeout=120, message=f"the papers' embedding; log:\n{run.log()}"
+    )
 
     assert fetched.target == today
     run.stop()  # Ctrl-C: stop everything, so the log is complete
