@@ -28,18 +28,14 @@ MATCHED_WORDS_KEPT = 100_000
 
 
 @dataclass(frozen=True, slots=True)
-class Part:
-    html: SafeString
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
 class Explanation:
+    """A reason, or several joined, written once as HTML and once as plain text."""
+
     html: SafeString
     text: str
 
     @classmethod
-    def joined(cls, parts: Sequence[Part]) -> Explanation:
+    def joined(cls, parts: Sequence[Explanation]) -> Explanation:
         html = mark_safe(PART_SEPARATOR.join(part.html for part in parts))  # noqa: S308 - parts are escaped
         return cls(html=html, text=PART_SEPARATOR.join(part.text for part in parts))
 
@@ -116,7 +112,9 @@ class ItemExplainer:
             found = self._explained[key] = Explanation.joined(parts)
         return found
 
-    def _line(self, interest: str, paper: Paper, *, first: bool, named: bool, liked: Paper | None) -> Part:
+    def _line(
+        self, interest: str, paper: Paper, *, first: bool, named: bool, liked: Paper | None
+    ) -> Explanation:
         kind = line_kind(interest)
         if kind == Source.MEANING:
             lead = "Close to your description" if first else "also close to your description"
@@ -128,23 +126,23 @@ class ItemExplainer:
             return _plain(f"{lead} “{title}”")
         return self._matched(interest, paper, first=first, named=named)
 
-    def _matched(self, interest: str, paper: Paper, *, first: bool, named: bool) -> Part:
+    def _matched(self, interest: str, paper: Paper, *, first: bool, named: bool) -> Explanation:
         words = matched_words.of(interest, paper)
         lead = "Matched" if first else "also"
         name_html = f" “{escape(interest)}”" if named else ""
         name_text = f" “{interest}”" if named else ""
         if not words:
-            return Part(mark_safe(f"{lead}{name_html}"), f"{lead}{name_text}")  # noqa: S308 - escaped
+            return Explanation(mark_safe(f"{lead}{name_html}"), f"{lead}{name_text}")  # noqa: S308 - escaped
         html_words = ", ".join(f"{MARK_OPEN}{escape(word)}</mark>" for word in words)
         text_words = ", ".join(f"*{word}*" for word in words)
-        return Part(
+        return Explanation(
             mark_safe(f"{lead}{name_html}: {html_words}"),  # noqa: S308 - every piece escaped
             f"{lead}{name_text}: {text_words}",
         )
 
 
-def _plain(text: str) -> Part:
-    return Part(mark_safe(escape(text)), text)  # noqa: S308 - escaped right here
+def _plain(text: str) -> Explanation:
+    return Explanation(mark_safe(escape(text)), text)  # noqa: S308 - escaped right here
 
 
 def _title(paper: Paper) -> str:

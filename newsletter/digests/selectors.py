@@ -18,6 +18,7 @@ from newsletter.matching import InterestTable, compiled_from_forms
 from newsletter.matching.interests import CompiledTexts
 from newsletter.models import UNSENT_FINAL_STATUSES, Digest, DigestItem, Interest, Subscriber
 from papers.models import Paper
+from papers.records import RECORD_FIELDS
 
 CHUNK = 5000
 # Below this many subscribers, filter related rows by id; above it, join on status (one scan
@@ -236,21 +237,9 @@ def digests_with_subscribers(*, digest_ids: list[int]) -> list[Digest]:
     return list(Digest.objects.filter(id__in=digest_ids).select_related("subscriber").order_by("id"))
 
 
-# What the digest email shows of a paper (see rendering), and what finding the matched words
-# reads (title, abstract, authors, keywords); the rest is not loaded.
-RENDERED_PAPER_FIELDS = (
-    "arxiv_id",
-    "title",
-    "abstract",
-    "authors",
-    "ai_keywords",
-    "upvotes",
-    "featured_on",
-    "published_at",
-    "ai_summary",
-    "github_repo",
-    "project_page",
-)
+# What the digest email shows of a paper (see rendering), and everything finding the matched words
+# reads (the matcher's record of the paper, built by papers.records); the rest is not loaded.
+RENDERED_PAPER_FIELDS = (*RECORD_FIELDS, "arxiv_id", "ai_summary", "github_repo", "project_page")
 
 
 def item_views_by_digest(*, digest_ids: list[int]) -> dict[int, list[ItemView]]:
